@@ -1,0 +1,187 @@
+"""What every optimizer shares: checks, the step counter, schedules, state, divergence.
+
+The guarantees, kept here once for all algorithms:
+
+* ``step(theta, grad_fn)`` returns a new array and never writes into ``theta``, into the
+  gradient, or into any array it handed out earlier (``opt.state`` included);
+* it computes in ``theta``'s floating dtype (float32 stays float32);
+* a bad hyperparameter, or a gradient of the wrong shape, raises ``ValueError`` that
+  names the parameter and its allowed range;
+* a gradient, iterate or state that is not finite raises :class:`DivergenceError` and
+  leaves the optimizer exactly as it was before that step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import numpy as np
+
+from . import _checks
+from ._checks import Hyperparameter
+
+GradFn = Callable[[np.ndarray], np.ndarray]
+
+BLOCK = 32768  # elements per block: one block of every operand fits in a 1 MiB L2 cache
+
+
+class DivergenceError(FloatingPointError):
+    """A step met a gradient, an iterate or a state that is not finite (NaN or inf).
+
+    ``step`` is the index k of the step that failed; the optimizer's state is the one
+    from before that step, so a run can be inspected, or resumed with a smaller step.
+    """
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+class Optimizer:
+    """Base class: subclasses write ``init_state`` and ``update`` (and ``gradient_point``)."""
+
+    lr = Hyperparameter(_checks.learning_rate)
+
+    def __init__(self, lr):
+        self.lr = lr
+        self.reset()
+
+    # --- what a subclass writes ------------------------------------------------------
+    def init_state(self, theta: np.ndarray) -> dict:
+        """The state before the first step (zeros, as the algorithm boxes initialise)."""
+        return {}
+
+    def gradient_point(self, theta: np.ndarray, **state) -> np.ndarray:
+        """Where the gradient is evaluated: theta itself, except for look-ahead methods."""
+        return theta
+
+    def update(self, theta: np.ndarray, g: np.ndarray, eps: float, **state):
+        """One step of the algorithm: returns ``(new_theta, new_state)`` and writes nothing.
+
+        Every array it returns must be new: arrays handed out are never written again.
+        """
+        raise NotImplementedError
+
+    # --- the public interface --------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything learned: k = 0 and the state of a fresh optimizer."""
+        self.k = 0
+        self.state: dict = {}
+
+    def lr_at(self, k: int) -> float:
+        """The learning rate eps_k used at step k (the constant, or the schedule's value)."""
+        if not callable(self.lr):
+            return self.lr
+        eps = self.lr(k)
+        try:
+            eps = float(eps)
+        except (TypeError, ValueError):
+            eps = float("nan")
+        if not np.isfinite(eps) or eps < 0:
+            raise ValueError(
+                f"lr: the schedule returned eps_{k} = {eps!r}; a learning rate must be a "
+                f"finite number >= 0"
+            )
+        return eps
+
+    def step(self, theta, grad_fn: GradFn) -> np.ndarray:
+        """One step from ``theta`` with ``grad_fn`` (theta -> gradient); returns the new theta."""
+        theta = _checks.float_array("theta", theta)
+        eps = self.lr_at(self.k)
+        state = self._state_for(theta)
+        g = _checked_gradient(grad_fn, self.gradient_point(theta, **state), self.k)
+        new_theta, new_state = self.update(theta, g, eps, **state)
+        _check_finite(new_theta, new_state, self.k)
+        self.state = new_state
+        self.k += 1
+        return new_theta
+
+    def hyperparameters(self) -> dict:
+        """The hyperparameters by name, as the constructor takes them."""
+        return {name: getattr(self, name) for name in _checks.hyperparameter_names(type(self))}
+
+    def state_dict(self) -> dict:
+        """A deep copy of everything a resumed run needs to continue bit for bit."""
+        return {
+            "optimizer": type(self).__name__,
+            "k": self.k,
+            "hyperparameters": self.hyperparameters(),
+            "state": copy.deepcopy(self.state),
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what ``state_dict`` saved; on a bad dict raise and change nothing."""
+        name = state_dict.get("optimizer")
+        if name != type(self).__name__:
+            raise ValueError(
+                f"state_dict: saved by {name!r}, cannot be loaded into {type(self).__name__}"
+            )
+        k = _checks.nonnegative_int("state_dict['k']", state_dict.get("k"))
+        state = copy.deepcopy(state_dict.get("state", {}))
+        expected = set(self.init_state(np.zeros(1))) if state else set()
+        if set(state) != expected:
+            raise ValueError(
+                f"state_dict['state'] must hold {sorted(expected)} (or nothing, before the "
+                f"first step); got {sorted(state)}"
+            )
+        trial = copy.copy(self)  # check every hyperparameter before touching self
+        for key, value in state_dict.get("hyperparameters", {}).items():
+            if key not in self.hyperparameters():
+                raise ValueError(f"state_dict: {type(self).__name__} has no hyperparameter {key!r}")
+            setattr(trial, key, value)
+        self.__dict__.update(trial.__dict__)
+        self.k, self.state = k, state
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+    # --- helpers ---------------------------------------------------------------------
+    def _state_for(self, theta: np.ndarray) -> dict:
+        """The current state, checked against theta and cast to its dtype."""
+        if not self.state:
+            return self.init_state(theta)
+        state = {}
+        for name, value in self.state.items():
+            if isinstance(value, np.ndarray):
+                if value.shape != theta.shape:
+                    raise ValueError(
+                        f"theta has shape {theta.shape} but the state {name!r} has shape "
+                        f"{value.shape}; call reset() before optimizing a new problem"
+                    )
+                value = value.astype(theta.dtype, copy=False)
+            state[name] = value
+        return state
+
+
+def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
+    """``grad_fn(point)``, checked: theta's shape, theta's dtype, and finite."""
+    if not callable(grad_fn):
+        raise ValueError(f"grad_fn must be a callable theta -> gradient; got {grad_fn!r}")
+    view = point.view()
+    view.flags.writeable = False  # grad_fn cannot write into the caller's theta through us
+    g = np.asarray(grad_fn(view))
+    if g.shape != point.shape:
+        raise ValueError(
+            f"gradient: grad_fn returned shape {g.shape}; it must match theta's shape "
+            f"{point.shape}"
+        )
+    if g.dtype.kind not in "biuf":
+        raise ValueError(f"gradient: grad_fn returned dtype {g.dtype}; it must be real")
+    g = g.astype(point.dtype, copy=False)
+    if not _checks.all_finite(g):
+        raise DivergenceError(
+            f"step {k}: the gradient is not finite (NaN or inf); the state is unchanged", k
+        )
+    return g
+
+
+def _check_finite(theta: np.ndarray, state: dict, k: int) -> None:
+    for name, value in {"theta": theta, **state}.items():
+        if isinstance(value, np.ndarray) and not _checks.all_finite(value):
+            raise DivergenceError(
+                f"step {k}: the update made {name} non-finite (NaN or inf); the state is "
+                f"unchanged. Try a smaller learning rate.",
+                k,
+            )
