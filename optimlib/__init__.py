@@ -1,2 +1,49 @@
-"""optimlib: tested numpy reference implementations of the optimizers that train neural networks."""
+"""optimlib: tested numpy reference implementations of the optimizers that train neural networks.
+
+``import optimlib`` needs numpy only: the plotting and widget modules (matplotlib,
+ipywidgets) load on first use of ``optimlib.plot`` / ``optimlib.widgets``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import clipping, nn, problems, schedules
+from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
+from .run import History, minimize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "DivergenceError",
+    "History",
+    "Momentum",
+    "Nesterov",
+    "Optimizer",
+    "RMSProp",
+    "clip_by_norm",
+    "clip_by_value",
+    "clipping",
+    "minimize",
+    "nn",
+    "plot",
+    "problems",
+    "schedules",
+    "widgets",
+]
+
+_LAZY = ("plot", "widgets")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'optimlib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -164,8 +164,7 @@ def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
     g = np.asarray(grad_fn(view))
     if g.shape != point.shape:
         raise ValueError(
-            f"gradient: grad_fn returned shape {g.shape}; it must match theta's shape "
-            f"{point.shape}"
+            f"gradient: grad_fn returned shape {g.shape}; it must match theta's shape {point.shape}"
         )
     if g.dtype.kind not in "biuf":
         raise ValueError(f"gradient: grad_fn returned dtype {g.dtype}; it must be real")

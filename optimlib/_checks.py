@@ -21,6 +21,11 @@ def _real(name: str, value, allowed: str) -> float:
     return value
 
 
+def finite(name: str, value) -> float:
+    """A finite real number."""
+    return _real(name, value, "a finite number")
+
+
 def positive(name: str, value) -> float:
     """A finite real number > 0."""
     value = _real(name, value, "a finite number > 0")

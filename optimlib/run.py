@@ -1,0 +1,224 @@
+"""The training loop: run an optimizer on a problem and record what happened.
+
+:func:`minimize` turns a divergence into a recorded outcome ("diverged at step k"),
+never a crash and never a silent NaN curve: a chapter can plot a diverging run beside a
+converging one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _checks
+from ._base import DivergenceError, Optimizer
+from .clipping import clip
+
+__all__ = ["History", "minimize"]
+
+RECORD_ITERATES_UP_TO = 10_000  # parameters; above that only losses and norms are kept
+
+
+@dataclass
+class History:
+    """What a run recorded. Index k refers to iterate theta_k, k = 0 (the start) .. steps.
+
+    ``losses[k]`` is f(theta_k) (the full objective, even when steps used minibatches);
+    ``grad_norms[k]`` and ``lrs[k]`` belong to step k, which moved theta_k to theta_{k+1}
+    (the norm is of the gradient as the oracle returned it, before any clipping).
+    """
+
+    label: str
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    lrs: np.ndarray
+    thetas: np.ndarray | None
+    grad_evals: int
+    examples: int
+    diverged_at: int | None = None
+    stop_reason: str = "max_steps"
+    f_star: float | None = None
+    x_star: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def steps(self) -> int:
+        """Number of completed steps (iterates recorded minus one)."""
+        return len(self.losses) - 1
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.losses[-1])
+
+    @property
+    def theta(self) -> np.ndarray | None:
+        """The last iterate (when iterates were recorded)."""
+        return None if self.thetas is None else self.thetas[-1]
+
+    def loss_gaps(self) -> np.ndarray:
+        """f(theta_k) - f*, for problems whose optimal value is known."""
+        if self.f_star is None:
+            raise ValueError("loss_gaps: the problem's optimal value f_star is unknown")
+        return self.losses - self.f_star
+
+    def distances(self) -> np.ndarray:
+        """||theta_k - x*||, for problems whose minimizer is known (iterates recorded)."""
+        if self.x_star is None or self.thetas is None:
+            raise ValueError("distances: needs the minimizer x_star and the recorded iterates")
+        diff = (self.thetas - self.x_star).reshape(len(self.thetas), -1)
+        return np.linalg.norm(diff, axis=1)
+
+    def steps_to(self, tol: float, measure: str = "loss_gap") -> int | None:
+        """The first k at which ``measure`` <= tol ("loss_gap", "distance" or "loss"), else None."""
+        values = self._measure(measure)
+        hits = np.flatnonzero(values <= tol)
+        return int(hits[0]) if hits.size else None
+
+    def rate(self, start: int = 0, stop: int | None = None, measure: str = "distance") -> float:
+        """Measured linear rate: the geometric mean of e_{k+1}/e_k over start <= k < stop."""
+        values = self._measure(measure)
+        stop = len(values) - 1 if stop is None else stop
+        if not 0 <= start < stop < len(values):
+            raise ValueError(f"rate: need 0 <= start < stop <= {len(values) - 1}")
+        return float((values[stop] / values[start]) ** (1.0 / (stop - start)))
+
+    def _measure(self, measure: str) -> np.ndarray:
+        table = {
+            "loss_gap": self.loss_gaps,
+            "distance": self.distances,
+            "loss": lambda: self.losses,
+        }
+        if measure not in table:
+            raise ValueError(f"measure must be one of {sorted(table)}; got {measure!r}")
+        return table[measure]()
+
+    def summary(self) -> str:
+        """One line for a printout: how the run ended."""
+        if self.diverged:
+            return f"{self.label}: diverged at step {self.diverged_at}"
+        return f"{self.label}: {self.steps} steps, final loss {self.final_loss:.6g}"
+
+
+def minimize(
+    problem,
+    optimizer: Optimizer,
+    steps: int,
+    x0=None,
+    *,
+    grad_fn=None,
+    batch_size: int | None = None,
+    rng: np.random.Generator | None = None,
+    max_norm: float | None = None,
+    clip_value: float | None = None,
+    tol: float | None = None,
+    max_loss: float | None = None,
+    record_iterates: bool | None = None,
+    label: str | None = None,
+    reset: bool = True,
+) -> History:
+    """Run ``optimizer`` on ``problem`` for up to ``steps`` steps and return a History.
+
+    Gradients come from ``grad_fn`` if given, else from ``problem.oracle(batch_size, rng)``
+    (minibatches of a finite-sum problem) when ``batch_size`` is given, else from
+    ``problem.grad``. ``max_norm`` / ``clip_value`` clip every gradient. The run stops
+    early when f(theta) - f* <= ``tol``, or when it diverges: a non-finite gradient or
+    iterate (DivergenceError), a non-finite loss, or a loss above ``max_loss``; the step
+    is recorded in ``History.diverged_at``. The optimizer is reset first unless
+    ``reset=False`` (to continue a run).
+    """
+    steps = _checks.nonnegative_int("steps", steps)
+    oracle = _gradient_oracle(problem, grad_fn, batch_size, rng)
+    if max_norm is not None or clip_value is not None:
+        clip(np.zeros(1), max_norm, clip_value)  # check both thresholds before the run
+        oracle.clip = lambda g: clip(g, max_norm, clip_value)
+    f_star = getattr(problem, "f_star", None)
+    if tol is not None:
+        _checks.positive("tol", tol)
+        if f_star is None:
+            raise ValueError("tol: stopping on f - f* <= tol needs a problem with known f_star")
+    if max_loss is not None:
+        _checks.finite("max_loss", max_loss)
+    theta = _checks.float_array("x0", problem.x0 if x0 is None else x0).copy()
+    if record_iterates is None:
+        record_iterates = theta.size <= RECORD_ITERATES_UP_TO
+    if reset:
+        optimizer.reset()
+
+    thetas, losses, grad_norms, lrs = [theta], [float(problem.f(theta))], [], []
+    diverged_at, stop_reason = None, "max_steps"
+    if not _acceptable(losses[0], max_loss):
+        diverged_at, stop_reason = 0, "diverged"
+    for k in range(steps):
+        if diverged_at is not None:
+            break
+        if tol is not None and losses[-1] - f_star <= tol:
+            stop_reason = "tolerance"
+            break
+        try:
+            eps = optimizer.lr_at(optimizer.k)
+            theta = optimizer.step(theta, oracle)
+        except DivergenceError:
+            diverged_at, stop_reason = k, "diverged"
+            break
+        loss = float(problem.f(theta))
+        grad_norms.append(oracle.last_norm)
+        lrs.append(eps)
+        if not _acceptable(loss, max_loss):
+            diverged_at, stop_reason = k + 1, "diverged"
+            break
+        thetas.append(theta)
+        losses.append(loss)
+    else:
+        if tol is not None and losses[-1] - f_star <= tol:
+            stop_reason = "tolerance"
+
+    return History(
+        label=repr(optimizer) if label is None else label,
+        losses=np.array(losses),
+        grad_norms=np.array(grad_norms[: len(losses) - 1]),
+        lrs=np.array(lrs[: len(losses) - 1]),
+        thetas=np.array(thetas) if record_iterates else None,
+        grad_evals=oracle.calls,
+        examples=oracle.calls * oracle.batch,
+        diverged_at=diverged_at,
+        stop_reason=stop_reason,
+        f_star=f_star,
+        x_star=getattr(problem, "x_star", None),
+    )
+
+
+def _acceptable(loss: float, max_loss: float | None) -> bool:
+    return bool(np.isfinite(loss)) and (max_loss is None or loss <= max_loss)
+
+
+class _CountingOracle:
+    """A gradient function that counts its calls, remembers the raw gradient's norm, clips."""
+
+    def __init__(self, grad_fn, batch: int):
+        self.grad_fn, self.batch = grad_fn, batch
+        self.calls, self.last_norm = 0, float("nan")
+        self.clip = None
+
+    def __call__(self, theta):
+        g = self.grad_fn(theta)
+        self.calls += 1
+        self.last_norm = float(np.linalg.norm(np.ravel(g)))
+        return g if self.clip is None else self.clip(g)
+
+
+def _gradient_oracle(problem, grad_fn, batch_size, rng) -> _CountingOracle:
+    if grad_fn is not None:
+        if batch_size is not None:
+            raise ValueError("batch_size: give either grad_fn or batch_size, not both")
+        return _CountingOracle(grad_fn, getattr(problem, "N", 1))
+    if batch_size is None:
+        return _CountingOracle(problem.grad, getattr(problem, "N", 1))
+    if not hasattr(problem, "oracle"):
+        raise ValueError(f"batch_size: {type(problem).__name__} is not a finite-sum problem")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng: minibatches need an explicit np.random.Generator")
+    return _CountingOracle(problem.oracle(batch_size, rng), batch_size)

@@ -1,0 +1,197 @@
+"""Learning-rate schedules: callables k -> eps_k, for k = 0, 1, 2, ...
+
+Pass one as any optimizer's ``lr``. A schedule also accepts an array of k and returns
+the array of eps_k, for plots. Each knows, from its formula, whether it meets the
+Robbins-Monro conditions sum_k eps_k = inf and sum_k eps_k^2 < inf
+(``meets_robbins_monro``); :func:`partial_sums` shows the same thing numerically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+
+__all__ = [
+    "Constant",
+    "LinearDecay",
+    "PowerDecay",
+    "Schedule",
+    "StepDecay",
+    "constant",
+    "inverse_sqrt",
+    "inverse_time",
+    "linear_decay",
+    "partial_sums",
+    "power_decay",
+    "step_decay",
+]
+
+
+class Schedule:
+    """Base class: ``eps(k)`` for integer or array k >= 0, plus what the formula implies."""
+
+    sum_diverges: bool  # sum_k eps_k = inf
+    sum_of_squares_converges: bool  # sum_k eps_k^2 < inf
+
+    def __call__(self, k):
+        k = np.asarray(k)
+        if k.dtype.kind not in "iu" or np.any(k < 0):
+            raise ValueError(f"k must be an integer >= 0 (or an array of them); got {k!r}")
+        eps = self.eps(k.astype(np.float64))
+        return float(eps) if eps.ndim == 0 else eps
+
+    def eps(self, k: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def meets_robbins_monro(self) -> bool:
+        """True when sum eps_k = inf and sum eps_k^2 < inf (Robbins & Monro 1951)."""
+        return self.sum_diverges and self.sum_of_squares_converges
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Schedule):
+    """eps_k = eps: the sum diverges, and so does the sum of squares."""
+
+    sum_diverges = True
+    sum_of_squares_converges = False
+
+    def __init__(self, eps):
+        self.eps0 = _checks.positive("eps", eps)
+
+    def eps(self, k):
+        return np.full_like(k, self.eps0)
+
+    @property
+    def label(self) -> str:
+        return f"constant {self.eps0:g}"
+
+
+class LinearDecay(Schedule):
+    """eps_k = (1 - k/tau) eps0 + (k/tau) eps_tau for k <= tau, then eps_tau.
+
+    The schedule the lecture recommends. Because it holds eps_tau > 0 forever after tau,
+    sum eps_k^2 diverges: it does NOT meet the Robbins-Monro conditions (with
+    eps_tau = 0 the sum of eps_k is finite instead, and it fails the other condition).
+    """
+
+    def __init__(self, eps0, eps_tau, tau):
+        self.eps0 = _checks.positive("eps0", eps0)
+        self.eps_tau = _checks.nonnegative("eps_tau", eps_tau)
+        self.tau = _checks.positive_int("tau", tau)
+
+    @property
+    def sum_diverges(self) -> bool:
+        return self.eps_tau > 0
+
+    @property
+    def sum_of_squares_converges(self) -> bool:
+        return self.eps_tau == 0
+
+    def eps(self, k):
+        alpha = np.minimum(k / self.tau, 1.0)
+        return (1 - alpha) * self.eps0 + alpha * self.eps_tau
+
+    @property
+    def label(self) -> str:
+        return f"linear decay to k={self.tau}"
+
+
+class PowerDecay(Schedule):
+    """eps_k = eps0 / (1 + k/k0)^p: inverse time (p = 1), inverse square root (p = 1/2).
+
+    sum eps_k diverges exactly when p <= 1 and sum eps_k^2 converges exactly when
+    p > 1/2, so 1/2 < p <= 1 meets the Robbins-Monro conditions.
+    """
+
+    def __init__(self, eps0, k0=1.0, p=1.0):
+        self.eps0 = _checks.positive("eps0", eps0)
+        self.k0 = _checks.positive("k0", k0)
+        self.p = _checks.positive("p", p)
+
+    @property
+    def sum_diverges(self) -> bool:
+        return self.p <= 1
+
+    @property
+    def sum_of_squares_converges(self) -> bool:
+        return self.p > 0.5
+
+    def eps(self, k):
+        return self.eps0 / (1 + k / self.k0) ** self.p
+
+    @property
+    def label(self) -> str:
+        return "1/k" if self.p == 1 else f"1/k^{self.p:g}"
+
+
+class StepDecay(Schedule):
+    """eps_k = eps0 * factor^floor(k / every): piecewise constant, geometric decay.
+
+    Both sums converge (a geometric series), so the iterates may stop short of a
+    minimizer: it fails the first Robbins-Monro condition.
+    """
+
+    sum_diverges = False
+    sum_of_squares_converges = True
+
+    def __init__(self, eps0, factor=0.5, every=100):
+        self.eps0 = _checks.positive("eps0", eps0)
+        self.factor = _checks.open_unit_interval("factor", factor)
+        self.every = _checks.positive_int("every", every)
+
+    def eps(self, k):
+        return self.eps0 * self.factor ** np.floor(k / self.every)
+
+    @property
+    def label(self) -> str:
+        return f"step decay x{self.factor:g} every {self.every}"
+
+
+def constant(eps) -> Constant:
+    """eps_k = eps."""
+    return Constant(eps)
+
+
+def linear_decay(eps0, eps_tau, tau) -> LinearDecay:
+    """eps_k = (1 - k/tau) eps0 + (k/tau) eps_tau until k = tau, then eps_tau."""
+    return LinearDecay(eps0, eps_tau, tau)
+
+
+def power_decay(eps0, k0=1.0, p=1.0) -> PowerDecay:
+    """eps_k = eps0 / (1 + k/k0)^p."""
+    return PowerDecay(eps0, k0, p)
+
+
+def inverse_time(eps0, k0=1.0) -> PowerDecay:
+    """eps_k = eps0 / (1 + k/k0): the classic 1/k schedule of stochastic approximation."""
+    return PowerDecay(eps0, k0, 1.0)
+
+
+def inverse_sqrt(eps0, k0=1.0) -> PowerDecay:
+    """eps_k = eps0 / sqrt(1 + k/k0): meets sum eps = inf but not sum eps^2 < inf."""
+    return PowerDecay(eps0, k0, 0.5)
+
+
+def step_decay(eps0, factor=0.5, every=100) -> StepDecay:
+    """eps_k = eps0 * factor^floor(k / every)."""
+    return StepDecay(eps0, factor, every)
+
+
+def partial_sums(schedule, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S1, S2) with S1[n] = sum_{k<=n} eps_k and S2[n] = sum_{k<=n} eps_k^2, n < num_steps.
+
+    Works for any callable k -> eps_k. Plotted against n, S1 grows without bound
+    exactly when the first Robbins-Monro condition holds, and S2 levels off exactly
+    when the second does.
+    """
+    num_steps = _checks.positive_int("num_steps", num_steps)
+    if isinstance(schedule, Schedule):
+        eps = schedule(np.arange(num_steps))
+    else:
+        eps = np.array([float(schedule(k)) for k in range(num_steps)])
+    return np.cumsum(eps), np.cumsum(eps**2)
