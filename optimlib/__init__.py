@@ -28,6 +28,7 @@ __all__ = [
     "clip_by_norm",
     "clip_by_value",
     "clipping",
+    "explorers",
     "minimize",
     "nn",
     "plot",
@@ -36,7 +37,7 @@ __all__ = [
     "widgets",
 ]
 
-_LAZY = ("plot", "widgets")
+_LAZY = ("explorers", "plot", "widgets")
 
 
 def __getattr__(name: str):

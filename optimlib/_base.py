@@ -14,6 +14,7 @@ The guarantees, kept here once for all algorithms:
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -74,15 +75,16 @@ class Optimizer:
         if not callable(self.lr):
             return self.lr
         eps = self.lr(k)
-        try:
-            eps = float(eps)
-        except (TypeError, ValueError):
-            eps = float("nan")
-        if not np.isfinite(eps) or eps < 0:
+        if isinstance(eps, np.ndarray) and eps.ndim == 0:
+            eps = eps.item()
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
             raise ValueError(
                 f"lr: the schedule returned eps_{k} = {eps!r}; a learning rate must be a "
                 f"finite number >= 0"
             )
+        eps = float(eps)
+        if not np.isfinite(eps):
+            raise ValueError(f"lr: the schedule returned eps_{k} = {eps!r}; it must be finite")
         return eps
 
     def step(self, theta, grad_fn: GradFn) -> np.ndarray:
@@ -90,8 +92,13 @@ class Optimizer:
         theta = _checks.float_array("theta", theta)
         eps = self.lr_at(self.k)
         state = self._state_for(theta)
-        g = _checked_gradient(grad_fn, self.gradient_point(theta, **state), self.k)
-        new_theta, new_state = self.update(theta, g, eps, **state)
+        # Overflow is reported as a DivergenceError below, not as a RuntimeWarning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            point = _as_array(self.gradient_point(theta, **state))
+            g = _checked_gradient(grad_fn, point, self.k)
+            new_theta, new_state = self.update(theta, g, eps, **state)
+        new_theta = _as_array(new_theta)
+        new_state = {name: _as_array(value) for name, value in new_state.items()}
         _check_finite(new_theta, new_state, self.k)
         self.state = new_state
         self.k += 1
@@ -117,18 +124,29 @@ class Optimizer:
             raise ValueError(
                 f"state_dict: saved by {name!r}, cannot be loaded into {type(self).__name__}"
             )
-        k = _checks.nonnegative_int("state_dict['k']", state_dict.get("k"))
-        state = copy.deepcopy(state_dict.get("state", {}))
-        expected = set(self.init_state(np.zeros(1))) if state else set()
+        missing = {"k", "hyperparameters", "state"} - set(state_dict)
+        if missing:
+            raise ValueError(f"state_dict: missing {sorted(missing)}")
+        k = _checks.nonnegative_int("state_dict['k']", state_dict["k"])
+        state = copy.deepcopy(state_dict["state"])
+        # Before the first step the state is empty; after it, it holds every variable.
+        expected = set(self.init_state(np.zeros(1))) if k > 0 else set()
         if set(state) != expected:
             raise ValueError(
-                f"state_dict['state'] must hold {sorted(expected)} (or nothing, before the "
-                f"first step); got {sorted(state)}"
+                f"state_dict['state'] after k = {k} steps must hold {sorted(expected)}; "
+                f"got {sorted(state)}"
             )
+        shapes = {np.shape(v) for v in state.values() if isinstance(v, np.ndarray)}
+        if len(shapes) > 1:
+            raise ValueError(f"state_dict['state']: arrays of different shapes {sorted(shapes)}")
         trial = copy.copy(self)  # check every hyperparameter before touching self
-        for key, value in state_dict.get("hyperparameters", {}).items():
-            if key not in self.hyperparameters():
-                raise ValueError(f"state_dict: {type(self).__name__} has no hyperparameter {key!r}")
+        hyperparameters = state_dict["hyperparameters"]
+        if set(hyperparameters) != set(self.hyperparameters()):
+            raise ValueError(
+                f"state_dict['hyperparameters'] must name {sorted(self.hyperparameters())}; "
+                f"got {sorted(hyperparameters)}"
+            )
+        for key, value in hyperparameters.items():
             setattr(trial, key, value)
         self.__dict__.update(trial.__dict__)
         self.k, self.state = k, state
@@ -166,8 +184,8 @@ def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
         raise ValueError(
             f"gradient: grad_fn returned shape {g.shape}; it must match theta's shape {point.shape}"
         )
-    if g.dtype.kind not in "biuf":
-        raise ValueError(f"gradient: grad_fn returned dtype {g.dtype}; it must be real")
+    if g.dtype.kind not in "iuf":
+        raise ValueError(f"gradient: grad_fn returned dtype {g.dtype}; it must be real numbers")
     g = g.astype(point.dtype, copy=False)
     if not _checks.all_finite(g):
         raise DivergenceError(
@@ -176,11 +194,17 @@ def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
     return g
 
 
+def _as_array(value):
+    """Arithmetic on 0-d arrays returns numpy scalars: turn those back into 0-d arrays."""
+    return np.asarray(value) if isinstance(value, np.floating) else value
+
+
 def _check_finite(theta: np.ndarray, state: dict, k: int) -> None:
     for name, value in {"theta": theta, **state}.items():
         if isinstance(value, np.ndarray) and not _checks.all_finite(value):
             raise DivergenceError(
                 f"step {k}: the update made {name} non-finite (NaN or inf); the state is "
-                f"unchanged. Try a smaller learning rate.",
+                f"unchanged. Usual causes: a learning rate too large for the curvature, or "
+                f"0/0 from delta = 0 with a zero gradient.",
                 k,
             )

@@ -50,6 +50,22 @@ def unit_interval(name: str, value) -> float:
     return value
 
 
+def closed_unit_interval(name: str, value) -> float:
+    """A real number in [0, 1] (a running-average weight, where 1 keeps only the last value)."""
+    value = _real(name, value, "a number in [0, 1]")
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}")
+    return value
+
+
+def choice(name: str, value, options):
+    """One of a fixed set of options (strings such as an activation's name)."""
+    if value not in options:
+        allowed = ", ".join(repr(option) for option in options)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
 def open_unit_interval(name: str, value) -> float:
     """A real number in (0, 1): a multiplicative decay factor."""
     value = _real(name, value, "a number in (0, 1)")

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _checks
 from ._base import DivergenceError, Optimizer
-from .clipping import clip
+from .clipping import clip, norm
 
 __all__ = ["History", "minimize"]
 
@@ -127,7 +127,8 @@ def minimize(
     ``problem.grad``. ``max_norm`` / ``clip_value`` clip every gradient. The run stops
     early when f(theta) - f* <= ``tol``, or when it diverges: a non-finite gradient or
     iterate (DivergenceError), a non-finite loss, or a loss above ``max_loss``; the step
-    is recorded in ``History.diverged_at``. The optimizer is reset first unless
+    is recorded in ``History.diverged_at`` and ``stop_reason`` says which ("diverged" or
+    "max_loss"). The optimizer is reset first unless
     ``reset=False`` (to continue a run).
     """
     steps = _checks.nonnegative_int("steps", steps)
@@ -148,39 +149,16 @@ def minimize(
     if reset:
         optimizer.reset()
 
-    thetas, losses, grad_norms, lrs = [theta], [float(problem.f(theta))], [], []
-    diverged_at, stop_reason = None, "max_steps"
-    if not _acceptable(losses[0], max_loss):
-        diverged_at, stop_reason = 0, "diverged"
-    for k in range(steps):
-        if diverged_at is not None:
-            break
-        if tol is not None and losses[-1] - f_star <= tol:
-            stop_reason = "tolerance"
-            break
-        try:
-            eps = optimizer.lr_at(optimizer.k)
-            theta = optimizer.step(theta, oracle)
-        except DivergenceError:
-            diverged_at, stop_reason = k, "diverged"
-            break
-        loss = float(problem.f(theta))
-        grad_norms.append(oracle.last_norm)
-        lrs.append(eps)
-        if not _acceptable(loss, max_loss):
-            diverged_at, stop_reason = k + 1, "diverged"
-            break
-        thetas.append(theta)
-        losses.append(loss)
-    else:
-        if tol is not None and losses[-1] - f_star <= tol:
-            stop_reason = "tolerance"
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is recorded, not warned
+        thetas, losses, grad_norms, lrs, diverged_at, stop_reason = _loop(
+            problem, optimizer, oracle, theta, steps, tol, f_star, max_loss
+        )
 
     return History(
         label=repr(optimizer) if label is None else label,
         losses=np.array(losses),
-        grad_norms=np.array(grad_norms[: len(losses) - 1]),
-        lrs=np.array(lrs[: len(losses) - 1]),
+        grad_norms=np.array(grad_norms),
+        lrs=np.array(lrs),
         thetas=np.array(thetas) if record_iterates else None,
         grad_evals=oracle.calls,
         examples=oracle.calls * oracle.batch,
@@ -191,8 +169,36 @@ def minimize(
     )
 
 
-def _acceptable(loss: float, max_loss: float | None) -> bool:
-    return bool(np.isfinite(loss)) and (max_loss is None or loss <= max_loss)
+def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
+    """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
+
+    A run "diverges at step k" when step k fails to produce an acceptable theta_{k+1}:
+    a non-finite gradient or iterate, or a loss that is not finite or exceeds max_loss.
+    Only acceptable iterates are recorded, so every recorded number is finite.
+    """
+    thetas, losses, grad_norms, lrs = [theta], [float(problem.f(theta))], [], []
+    if not np.isfinite(losses[0]):
+        raise ValueError(f"x0: the loss at the starting point is {losses[0]}; it must be finite")
+    for k in range(steps):
+        if tol is not None and losses[-1] - f_star <= tol:
+            return thetas, losses, grad_norms, lrs, None, "tolerance"
+        eps = optimizer.lr_at(optimizer.k)
+        try:
+            theta = optimizer.step(theta, oracle)
+        except DivergenceError:
+            return thetas, losses, grad_norms, lrs, k, "diverged"
+        loss = float(problem.f(theta))
+        if not np.isfinite(loss):
+            return thetas, losses, grad_norms, lrs, k, "diverged"
+        if max_loss is not None and loss > max_loss:
+            return thetas, losses, grad_norms, lrs, k, "max_loss"
+        thetas.append(theta)
+        losses.append(loss)
+        grad_norms.append(oracle.last_norm)
+        lrs.append(eps)
+    if tol is not None and losses[-1] - f_star <= tol:
+        return thetas, losses, grad_norms, lrs, None, "tolerance"
+    return thetas, losses, grad_norms, lrs, None, "max_steps"
 
 
 class _CountingOracle:
@@ -206,7 +212,7 @@ class _CountingOracle:
     def __call__(self, theta):
         g = self.grad_fn(theta)
         self.calls += 1
-        self.last_norm = float(np.linalg.norm(np.ravel(g)))
+        self.last_norm = norm(g)
         return g if self.clip is None else self.clip(g)
 
 

@@ -36,7 +36,8 @@ class Schedule:
 
     def __call__(self, k):
         k = np.asarray(k)
-        if k.dtype.kind not in "iu" or np.any(k < 0):
+        whole = k.dtype.kind in "iu" or (k.dtype.kind == "f" and np.all(k == np.floor(k)))
+        if not whole or np.any(k < 0):
             raise ValueError(f"k must be an integer >= 0 (or an array of them); got {k!r}")
         eps = self.eps(k.astype(np.float64))
         return float(eps) if eps.ndim == 0 else eps
@@ -126,7 +127,8 @@ class PowerDecay(Schedule):
 
     @property
     def label(self) -> str:
-        return "1/k" if self.p == 1 else f"1/k^{self.p:g}"
+        power = "" if self.p == 1 else f"^{self.p:g}"
+        return f"{self.eps0:g}/(1 + k/{self.k0:g}){power}"
 
 
 class StepDecay(Schedule):

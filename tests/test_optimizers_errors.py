@@ -1,0 +1,377 @@
+"""Bad input gets a clear error and changes nothing.
+
+A bad hyperparameter, a gradient of the wrong shape, a bad schedule value, a bad saved
+state or a theta that does not fit the state: ``ValueError`` naming the parameter (and
+for hyperparameters the allowed range). A gradient or a result that is not finite:
+``DivergenceError`` (a ``FloatingPointError``) with ``err.step == k``. In every case the
+optimizer's k, state and hyperparameters are exactly those from before the call.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+import pytest
+
+import optimlib
+from optimlib.optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, RMSProp
+
+VALID = {
+    SGD: {"lr": 0.1},
+    Momentum: {"lr": 0.1, "alpha": 0.9},
+    Nesterov: {"lr": 0.1, "alpha": 0.9},
+    AdaGrad: {"lr": 0.1, "delta": 1e-7},
+    RMSProp: {"lr": 0.01, "rho": 0.9, "delta": 1e-6, "delta_in_sqrt": True},
+    Adam: {"lr": 1e-3, "rho1": 0.9, "rho2": 0.999, "delta": 1e-8, "delta_in_sqrt": True},
+}
+ALL = list(VALID)
+
+# The allowed range each error message must state, and values outside it.
+ALLOWED = {
+    "lr": "> 0",
+    "alpha": "[0, 1)",
+    "rho": "[0, 1)",
+    "rho1": "[0, 1)",
+    "rho2": "[0, 1)",
+    "delta": ">= 0",
+    "delta_in_sqrt": "True or False",
+}
+NOT_REAL_NUMBERS = ["0.1", None, [0.1], 1j, True, False]  # a bool is not taken as a number
+INVALID = {
+    "lr": [0, 0.0, -0.1, -1e-300, float("nan"), float("inf"), -float("inf"), *NOT_REAL_NUMBERS],
+    "alpha": [1.0, 1, -0.1, 1.5, float("nan"), float("inf"), *NOT_REAL_NUMBERS],
+    "delta": [-1e-8, -1.0, float("nan"), float("inf"), *NOT_REAL_NUMBERS],
+    "delta_in_sqrt": [1, 0, 1.0, "True", None, "yes"],
+}
+for _name in ("rho", "rho1", "rho2"):
+    INVALID[_name] = INVALID["alpha"]
+EDGES = {"lr": [1e-300, 1, 1e6], "alpha": [0, 0.0, 0.999999], "delta": [0, 0.0, 1e3]}
+EDGES.update({"rho": EDGES["alpha"], "rho1": EDGES["alpha"], "rho2": EDGES["alpha"]})
+EDGES["delta_in_sqrt"] = [True, False, np.True_, np.False_]
+
+BAD_HYPERPARAMETERS = [
+    pytest.param(cls, name, value, id=f"{cls.__name__}-{name}={value!r}")
+    for cls in ALL
+    for name in VALID[cls]
+    for value in INVALID[name]
+]
+
+
+def gradient(x):
+    return np.sin(x) + 0.5 * x
+
+
+def stepped(cls, steps=3):
+    """An optimizer of ``cls`` after a few steps (so its state is not the initial one)."""
+    opt = cls(**VALID[cls])
+    theta = np.linspace(-1.0, 2.0, 6)
+    for _ in range(steps):
+        theta = opt.step(theta, gradient)
+    return opt, theta
+
+
+def assert_unchanged(opt, before: dict) -> None:
+    """``opt.state_dict()`` equals ``before`` exactly: k, hyperparameters, state arrays."""
+    after = opt.state_dict()
+    assert after["optimizer"] == before["optimizer"]
+    assert after["k"] == before["k"]
+    assert after["hyperparameters"] == before["hyperparameters"]
+    assert after["state"].keys() == before["state"].keys()
+    for name, value in before["state"].items():
+        if isinstance(value, np.ndarray):
+            assert after["state"][name].dtype == value.dtype
+            assert np.array_equal(after["state"][name], value), name
+        else:
+            assert after["state"][name] == value, name
+
+
+def names_parameter_and_range(name: str) -> str:
+    return rf"\b{name}\b.*{re.escape(ALLOWED[name])}"
+
+
+# --- hyperparameters ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cls", "name", "value"), BAD_HYPERPARAMETERS)
+def test_bad_hyperparameter_in_constructor(cls, name, value):
+    with pytest.raises(ValueError, match=names_parameter_and_range(name)):
+        cls(**{**VALID[cls], name: value})
+
+
+@pytest.mark.parametrize(("cls", "name", "value"), BAD_HYPERPARAMETERS)
+def test_bad_hyperparameter_on_assignment_keeps_the_old_value(cls, name, value):
+    opt, theta = stepped(cls)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=names_parameter_and_range(name)):
+        setattr(opt, name, value)
+    assert getattr(opt, name) == VALID[cls][name]
+    assert_unchanged(opt, before)
+    opt.step(theta, gradient)  # and it still works
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_edges_of_the_allowed_ranges_are_accepted(cls):
+    for name in VALID[cls]:
+        for value in EDGES[name]:
+            opt = cls(**{**VALID[cls], name: value})
+            assert getattr(opt, name) == value
+            setattr(opt, name, value)
+
+
+def test_a_callable_lr_is_a_schedule_and_numpy_numbers_are_numbers():
+    assert SGD(lr=np.float32(0.5)).lr_at(7) == 0.5
+    assert Adam(rho1=np.float64(0.5)).rho1 == 0.5
+    assert SGD(lr=lambda k: 1 / (k + 1)).lr_at(3) == 0.25
+
+
+# --- gradients ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("shape", [(5,), (6, 1), (1, 6), (), (7,)])
+def test_wrong_shaped_gradient(cls, shape):
+    opt, theta = stepped(cls)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"gradient.*shape"):
+        opt.step(theta, lambda x: np.ones(shape))
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_complex_or_non_numeric_gradient(cls):
+    opt, theta = stepped(cls)
+    before = opt.state_dict()
+    for bad in (theta + 1j, np.array(["a"] * theta.size)):
+        with pytest.raises(ValueError, match="gradient"):
+            opt.step(theta, lambda x, bad=bad: bad)
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [0, -1])
+def test_non_finite_gradient(cls, bad, where):
+    opt, theta = stepped(cls)
+    before = opt.state_dict()
+
+    def grad_fn(x):
+        g = gradient(x)
+        g[where] = bad
+        return g
+
+    with pytest.raises(DivergenceError) as info:
+        opt.step(theta, grad_fn)
+    assert isinstance(info.value, FloatingPointError)
+    assert info.value.step == 3
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("cls", [SGD, Momentum, Nesterov])
+def test_huge_finite_gradient_is_not_mistaken_for_inf(cls):
+    """Its entries sum to inf, but each is finite: that is a valid gradient.
+
+    (AdaGrad, RMSProp and Adam square it: r = inf is a true overflow for them.)
+    """
+    opt = cls(lr=1e-300)
+    theta = opt.step(np.zeros(4), lambda x: np.full(4, 1.5e308))
+    assert np.isfinite(theta).all()
+    assert opt.k == 1
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_overflowing_step(cls):
+    """A huge step times a huge gradient overflows theta (or r): DivergenceError at step k."""
+    opt, theta = stepped(cls)
+    opt.lr = 1e200
+    before = opt.state_dict()
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(DivergenceError) as info:
+        opt.step(theta, lambda x: np.full(x.shape, 1e200))
+    assert info.value.step == opt.k == 3
+    assert "step 3" in str(info.value)
+    assert_unchanged(opt, before)
+
+
+def test_divergence_error_is_exported():
+    assert optimlib.DivergenceError is DivergenceError
+    assert issubclass(DivergenceError, FloatingPointError)
+    for cls in ALL:
+        assert getattr(optimlib, cls.__name__) is cls
+
+
+# --- schedules ---------------------------------------------------------------------------
+
+
+SCHEDULE_STRING_BUG = (
+    "optimlib bug: lr_at converts the schedule's value with float(), so a schedule that "
+    "returns the string '0.1' or True runs with eps_k = 0.1 or 1.0, although lr='0.1' and "
+    "lr=True are rejected by the constructor"
+)
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize(
+    "value",
+    [
+        -0.1,
+        -1e-300,
+        float("nan"),
+        float("inf"),
+        None,
+        [0.1, 0.2],
+        pytest.param("0.1", marks=pytest.mark.xfail(strict=True, reason=SCHEDULE_STRING_BUG)),
+        pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=SCHEDULE_STRING_BUG)),
+    ],
+)
+def test_schedule_returning_a_bad_value(cls, value):
+    opt, theta = stepped(cls)
+    opt.lr = lambda k: 0.01 if k < 3 else value
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"\blr\b"):
+        opt.step(theta, gradient)
+    assert_unchanged(opt, before)
+
+
+def test_schedule_may_reach_zero():
+    """eps_k = 0 is allowed for a schedule (e.g. linear decay to 0): theta stays."""
+    opt = SGD(lr=lambda k: 0.0)
+    theta = np.ones(3)
+    assert np.array_equal(opt.step(theta, gradient), theta)
+
+
+# --- saved state -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "target"), [(Momentum, Nesterov), (Nesterov, Momentum), (Adam, RMSProp), (SGD, Adam)]
+)
+def test_load_state_dict_of_another_optimizer(source, target):
+    saved = stepped(source)[0].state_dict()
+    opt, _ = stepped(target, steps=2)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=source.__name__):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+
+
+def without(d: dict, key: str) -> dict:
+    d = copy.deepcopy(d)
+    del d[key]
+    return d
+
+
+MISSING_STATE_BUG = (
+    "optimlib bug: load_state_dict takes a missing 'state' key, or a state left empty, as "
+    "'saved before the first step' whatever k is: a dict with k = 3 loads as k = 3 with a "
+    "fresh state (Adam: t = 0), so resuming silently restarts the moments; and a missing "
+    "'hyperparameters' key silently keeps the current hyperparameters"
+)
+
+
+@pytest.mark.parametrize("cls", [Momentum, AdaGrad, Adam])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "optimizer",
+        "k",
+        pytest.param("state", marks=pytest.mark.xfail(strict=True, reason=MISSING_STATE_BUG)),
+        pytest.param(
+            "hyperparameters", marks=pytest.mark.xfail(strict=True, reason=MISSING_STATE_BUG)
+        ),
+    ],
+)
+def test_load_state_dict_with_a_missing_key(cls, key):
+    saved = without(stepped(cls)[0].state_dict(), key)
+    opt = cls(lr=0.5)
+    before = opt.state_dict()
+    with pytest.raises(ValueError):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize(
+    ("cls", "entry"),
+    [
+        (Adam, "t"),
+        (Adam, "s"),
+        # the only entry: what is left is an empty state, taken as "before the first step"
+        *(
+            pytest.param(cls, "v", marks=pytest.mark.xfail(strict=True, reason=MISSING_STATE_BUG))
+            for cls in (Momentum, Nesterov)
+        ),
+        *(
+            pytest.param(cls, "r", marks=pytest.mark.xfail(strict=True, reason=MISSING_STATE_BUG))
+            for cls in (AdaGrad, RMSProp)
+        ),
+    ],
+)
+def test_load_state_dict_with_a_missing_state_entry(cls, entry):
+    saved = stepped(cls)[0].state_dict()
+    del saved["state"][entry]
+    opt, _ = stepped(cls, steps=1)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match="state"):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"k": -1}, "k"),
+        ({"k": 2.5}, "k"),
+        ({"hyperparameters": {"lr": 0.5, "alpha": 1.5}}, "alpha"),
+        ({"hyperparameters": {"lr": 0.5, "beta": 0.5}}, "beta"),
+    ],
+)
+def test_load_state_dict_with_bad_values_changes_nothing(change, match):
+    """A valid lr before an invalid alpha in the same dict must not be applied either."""
+    saved = {**stepped(Momentum)[0].state_dict(), **change}
+    opt, _ = stepped(Momentum, steps=1)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+    assert opt.lr == 0.1
+
+
+def test_saved_and_loaded_states_are_copies():
+    """Writing into a saved dict reaches neither the optimizer that saved nor the one loaded."""
+    source, _ = stepped(Adam)
+    saved = source.state_dict()
+    opt = Adam()
+    opt.load_state_dict(saved)
+    before_source, before = source.state_dict(), opt.state_dict()
+    saved["state"]["r"][...] = -1.0
+    saved["state"]["s"] += 1.0
+    assert_unchanged(source, before_source)
+    assert_unchanged(opt, before)
+
+
+# --- theta -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [Momentum, Nesterov, AdaGrad, RMSProp, Adam])
+@pytest.mark.parametrize("shape", [(5,), (6, 1), (2, 3)])
+def test_theta_that_does_not_fit_the_state_asks_for_reset(cls, shape):
+    opt, _ = stepped(cls)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"reset\(\)"):
+        opt.step(np.ones(shape), gradient)
+    assert_unchanged(opt, before)
+    opt.reset()
+    assert opt.step(np.ones(shape), gradient).shape == shape
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_bad_theta_or_grad_fn(cls):
+    opt, theta = stepped(cls)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match="theta"):
+        opt.step(theta + 1j, gradient)
+    with pytest.raises(ValueError, match="theta"):
+        opt.step(np.array(["1.0", "2.0"]), gradient)
+    with pytest.raises(ValueError, match="grad_fn"):
+        opt.step(theta, gradient(theta))
+    assert_unchanged(opt, before)
