@@ -964,9 +964,10 @@ class LogisticRegression(_LinearModel):
     def _error_at_angle(self, alpha):
         """The misclassification probability of a rule at angle alpha from w_true.
 
-        Write z = x^T w / sd(x^T w) = u and s = x^T w_true = sd_s (u cos alpha + t sin alpha)
-        with u, t independent standard normals. By the symmetry (u, t) -> (-u, -t) the
-        error P(y = 1, u <= 0) + P(y = 0, u > 0) equals 2 E[sigmoid(s) 1{u < 0}]. In polar
+        Write x^T w = sd(x^T w) u and s = x^T w_true = sd_s (u cos alpha + t sin alpha),
+        with u and t independent standard normals. The rule predicts 1 when u > 0, and by
+        the symmetry (u, t) -> (-u, -t) its error P(y = 1, u <= 0) + P(y = 0, u > 0)
+        equals 2 E[sigmoid(s) 1{u < 0}]. In polar
         coordinates (u, t) = r (cos theta, sin theta), with J(c) = integral over r > 0 of
         (sigmoid(c r) - 1/2) r exp(-r^2/2) = sqrt(pi/2) c E sigmoid'(c Z) (Stein again),
 
@@ -1001,7 +1002,8 @@ def _gaussian_mean(g, scales) -> np.ndarray:
     weights = h * np.exp(-(u**2) / 2) / math.sqrt(2 * math.pi)
     flat = scales.reshape(-1, 1)
     rows = max(1, _BLOCK // len(u))
-    means = [g(flat[i : i + rows] * u) @ weights for i in range(0, len(flat), rows)]
+    blocks = range(0, max(len(flat), 1), rows)
+    means = [g(flat[i : i + rows] * u) @ weights for i in blocks]
     return np.concatenate(means).reshape(scales.shape)
 
 

@@ -179,6 +179,8 @@ def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
     thetas, losses, grad_norms, lrs = [theta], [float(problem.f(theta))], [], []
     if not np.isfinite(losses[0]):
         raise ValueError(f"x0: the loss at the starting point is {losses[0]}; it must be finite")
+    if max_loss is not None and losses[0] > max_loss:
+        return thetas, losses, grad_norms, lrs, 0, "max_loss"
     for k in range(steps):
         if tol is not None and losses[-1] - f_star <= tol:
             return thetas, losses, grad_norms, lrs, None, "tolerance"

@@ -7,6 +7,7 @@ Properties over shapes and dtypes (hypothesis), float64 agreement with PyTorch's
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import optimlib as ol
-from optimlib.clipping import clip, clipped
+from optimlib.clipping import clip, clipped, norm
 
 FAST = settings(max_examples=80, deadline=None)
 DTYPES = (np.float32, np.float64)
@@ -62,7 +63,7 @@ def test_clip_by_norm_properties(g, max_norm):
     out = ol.clip_by_norm(frozen(g), max_norm)
     rtol = RTOL[g.dtype]
 
-    # (a 0-d input may come back as a numpy scalar: same dtype and shape, not an ndarray)
+    assert isinstance(out, np.ndarray)  # a 0-d input gives a 0-d array, not a numpy scalar
     assert out.dtype == g.dtype
     assert np.shape(out) == g.shape
     np.testing.assert_array_equal(g, before)  # the input is untouched
@@ -110,19 +111,96 @@ def test_clip_by_norm_examples():
     np.testing.assert_allclose(out, [[1.5, 0.0], [0.0, 2.0]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: clip_by_norm computes ||g|| with np.linalg.norm, whose sum of squares "
-    "overflows for huge but finite gradients; ||g|| becomes inf and the result is all "
-    "zeros instead of a vector of norm max_norm (torch.nn.utils.clip_grad_norm_ does the "
-    "same). Scaling by max|g_i| before the norm would fix it.",
+@pytest.mark.parametrize(
+    "g",
+    [
+        np.array([1e20, 0.0], dtype=np.float32),  # ||g||^2 overflows float32
+        np.array([1e200, -1e200]),  # ||g||^2 overflows float64
+        np.array([[3e300, 0.0], [-4e300, 1.0]]),
+    ],
 )
-@pytest.mark.parametrize("g", [np.array([1e20, 0.0], dtype=np.float32), np.array([1e200, -1e200])])
 def test_clip_by_norm_of_a_huge_finite_gradient_keeps_norm_and_direction(g):
-    with np.errstate(over="ignore"):
+    """Exploding gradients are what clipping is for: no overflow to inf, no zeros, no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         out = ol.clip_by_norm(g, 1.0)
+    assert out.dtype == g.dtype
     assert norm64(out) == pytest.approx(1.0, rel=1e-5)
-    assert cosine(out, g) == pytest.approx(1.0, abs=1e-6)
+    direction = g.astype(np.float64) / np.max(np.abs(g))  # cosine's own norms would overflow
+    assert cosine(out, direction) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_clipping_a_0d_gradient_gives_a_0d_array():
+    for dtype in (np.float32, np.float64):
+        for clip_fn in (ol.clip_by_norm, ol.clip_by_value):
+            for g, expected in ((-3.0, -1.0), (0.5, 0.5), (0.0, 0.0)):
+                out = clip_fn(np.array(g, dtype=dtype), 1.0)
+                assert isinstance(out, np.ndarray)
+                assert out.shape == ()
+                assert out.dtype == dtype
+                assert out == expected
+
+
+# --- norm --------------------------------------------------------------------------------
+
+
+def reference_norm(g) -> float:
+    """np.linalg.norm in float64; tiny vectors scaled by 2^1000 first (exact), so that the
+    sum of squares does not underflow."""
+    g = np.asarray(g, dtype=np.float64).ravel()
+    if np.max(np.abs(g), initial=0.0) < 1e-150:
+        return float(np.linalg.norm(g * 2.0**1000)) / 2.0**1000
+    return float(np.linalg.norm(g))
+
+
+def test_norm_examples():
+    assert norm(np.array([3.0, 4.0])) == 5.0
+    assert norm([[3, 0], [0, -4]]) == 5.0  # any shape, lists and integers too
+    assert norm(np.array(-2.5)) == 2.5  # 0-d
+    assert norm(np.array([0.1, 0.2, 0.3], dtype=np.float32)) == pytest.approx(
+        np.linalg.norm(np.array([0.1, 0.2, 0.3], dtype=np.float32).astype(np.float64)),
+        rel=1e-15,
+    )
+    assert isinstance(norm(np.ones(3)), float)
+    rng = np.random.default_rng(0)
+    for g in (rng.normal(size=10), rng.normal(size=(7, 11)) * 1e5, rng.uniform(-1, 1, 1000)):
+        assert norm(g) == pytest.approx(np.linalg.norm(g.ravel()), rel=1e-15, abs=0)
+
+
+def test_norm_of_zeros_and_of_empty_arrays_is_0():
+    for g in (np.zeros(3), np.zeros((2, 2), dtype=np.float32), np.array(0.0), np.zeros(0)):
+        assert norm(g) == 0.0
+    assert norm(np.zeros((3, 0))) == 0.0
+    assert norm([]) == 0.0
+
+
+def test_norm_of_huge_entries_is_finite_and_correct():
+    with np.errstate(over="ignore"):
+        assert np.linalg.norm(np.array([1e200, 1e200])) == math.inf  # why norm exists
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert norm(np.full(4, 1e200)) == pytest.approx(2e200, rel=1e-15)
+        assert norm(np.array([1e200, -1e200])) == pytest.approx(math.sqrt(2) * 1e200, rel=1e-15)
+        assert norm(np.array([3e200, -4e200, 0.0])) == pytest.approx(5e200, rel=1e-15)
+        assert norm(np.array([1e200, 1.0])) == 1e200  # 1 is far below an ulp of 1e200
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    g=st.sampled_from(DTYPES).flatmap(
+        lambda dtype: hnp.arrays(
+            dtype,
+            hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6),
+            elements=st.floats(
+                -1e6, 1e6, allow_nan=False, allow_subnormal=False, width=np.finfo(dtype).bits
+            ),
+        )
+    )
+)
+def test_norm_agrees_with_numpy(g):
+    result = norm(g)
+    assert isinstance(result, float)
+    assert result == pytest.approx(reference_norm(g), rel=1e-15, abs=0)
 
 
 # --- clip_by_value -----------------------------------------------------------------------
@@ -135,6 +213,7 @@ def test_clip_by_value_properties(g, clip_value):
     out = ol.clip_by_value(frozen(g), clip_value)
     c = g.dtype.type(clip_value)
 
+    assert isinstance(out, np.ndarray)  # a 0-d input gives a 0-d array, not a numpy scalar
     assert out.dtype == g.dtype
     assert np.shape(out) == g.shape
     np.testing.assert_array_equal(g, before)

@@ -8,6 +8,7 @@ resuming from a saved state and for reset().
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,15 +168,6 @@ def test_zero_gradient_from_fresh_state_leaves_theta_unchanged(spec, theta, step
         assert not value.any()  # the state stays zero too
 
 
-DELTA_0_BUG = (
-    "optimlib bug (or a contract gap): delta = 0 passes the check 'a finite number >= 0', "
-    "but a zero gradient entry then computes 0 / 0 = nan, and step raises DivergenceError "
-    "('Try a smaller learning rate') on a zero gradient; either delta > 0 is required or "
-    "0 / 0 should give no update"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=DELTA_0_BUG)
 @pytest.mark.parametrize(
     "spec",
     [
@@ -187,10 +179,24 @@ DELTA_0_BUG = (
     ],
     ids=repr,
 )
-def test_zero_gradient_with_delta_0(spec):
+def test_zero_gradient_with_delta_0_is_a_divergence_error(spec):
+    """delta = 0 is allowed (the book shows why delta exists): a zero gradient entry then
+    computes 0 / 0, which is reported as a DivergenceError naming delta, without a
+    RuntimeWarning, and the optimizer is left as it was."""
+    opt = spec.build()
     theta = np.ones(3)
-    with np.errstate(invalid="ignore"):
-        assert np.array_equal(spec.build().step(theta, np.zeros_like), theta)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DivergenceError, match="delta = 0") as info:
+            opt.step(theta, np.zeros_like)
+    assert info.value.step == 0
+    assert opt.k == 0
+    assert opt.state == {}
+    np.testing.assert_array_equal(theta, np.ones(3))
+    # a gradient without zero entries divides by sqrt(r) > 0: the optimizer steps
+    new_theta = opt.step(theta, lambda x: x)
+    assert np.all(np.isfinite(new_theta)) and np.all(new_theta < theta)
+    assert opt.k == 1
 
 
 @SETTINGS
@@ -287,11 +293,6 @@ def test_k_counts_steps_and_lr_at_is_the_schedule(spec, theta):
 # The contract says "any array shape"; a 0-d theta is the scalar parameter of the book's
 # one-dimensional examples.
 
-ZERO_D_BUG = (
-    "optimlib bug: arithmetic on 0-d arrays returns numpy scalars, which _check_finite "
-    "and _state_for skip (they only look at np.ndarray) and whose flags _checked_gradient "
-    "cannot set (Nesterov's look-ahead point)"
-)
 SPECS_0D = [
     Spec(SGD, {"lr": 0.1}),
     Spec(Momentum, {"lr": 0.1, "alpha": 0.9}),
@@ -302,32 +303,48 @@ SPECS_0D = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=ZERO_D_BUG)
 @pytest.mark.parametrize("spec", SPECS_0D, ids=repr)
-def test_0d_theta_steps_to_0d_arrays(spec):
-    """Actual: a np.float64 (Nesterov: ValueError 'Cannot set flags on array scalars')."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_0d_theta_steps_to_0d_arrays(spec, dtype):
+    """theta, and every state array, stay 0-d arrays of theta's dtype."""
     opt = spec.build()
-    for new_theta in run(opt, np.array(1.0), 3):
+    theta = np.array(1.0, dtype=dtype)
+    for new_theta in run(opt, theta, 3):
         assert isinstance(new_theta, np.ndarray)
         assert new_theta.shape == ()
+        assert new_theta.dtype == dtype
+        for value in state_arrays(opt).values():
+            assert isinstance(value, np.ndarray)
+            assert value.shape == ()
+            assert value.dtype == dtype
+    assert opt.k == 3
+    # the same numbers as a 1-element theta
+    as_1d = run(spec.build(), theta.reshape(1), 3)
+    np.testing.assert_array_equal(run(spec.build(), theta, 3), [t[0] for t in as_1d])
 
 
-@pytest.mark.xfail(strict=True, reason=ZERO_D_BUG)
 @pytest.mark.parametrize("spec", SPECS_0D, ids=repr)
 def test_0d_overflow_raises_divergence_error(spec):
-    """Actual: the step returns -inf or nan and k becomes 1 (Nesterov: the ValueError above)."""
+    """Reported as a DivergenceError only (no RuntimeWarning); the optimizer is unchanged."""
     opt = spec.build()
     opt.lr = 1e200
-    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(DivergenceError):
-        opt.step(np.array(1.0), lambda x: np.array(1e200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DivergenceError):
+            opt.step(np.array(1.0), lambda x: np.array(1e200))
     assert opt.k == 0
+    assert opt.state == {}
 
 
-@pytest.mark.xfail(strict=True, reason=ZERO_D_BUG)
-@pytest.mark.parametrize("spec", [s for s in SPECS_0D if s.cls not in (SGD, Nesterov)], ids=repr)
+@pytest.mark.parametrize("spec", [s for s in SPECS_0D if s.cls is not SGD], ids=repr)
 def test_0d_state_then_1d_theta_asks_for_reset(spec):
-    """Actual: the 0-d state broadcasts against the (3,) theta and the step goes on."""
+    """The 0-d state must not broadcast against a (3,) theta: reset() first."""
     opt = spec.build()
     opt.step(np.array(1.0), lambda x: 2 * x)
-    with pytest.raises(ValueError, match="reset"):
+    before = copy.deepcopy(opt.state)
+    with pytest.raises(ValueError, match=r"reset\(\)"):
         opt.step(np.ones(3), lambda x: 2 * x)
+    assert opt.k == 1
+    assert_same_states(opt.state, before)
+    opt.reset()
+    assert opt.step(np.ones(3), lambda x: 2 * x).shape == (3,)

@@ -125,6 +125,20 @@ def test_power_decay_defaults_are_one_over_k_plus_one():
     assert np.all(values > 0)
 
 
+@pytest.mark.parametrize(
+    ("schedule", "label"),
+    [
+        (sch.inverse_time(0.1, k0=10), "0.1/(1 + k/10)"),
+        (sch.inverse_sqrt(0.1), "0.1/(1 + k/1)^0.5"),
+        (sch.inverse_time(0.3, k0=2.0), "0.3/(1 + k/2)"),
+        (sch.power_decay(2.0, k0=0.5, p=0.75), "2/(1 + k/0.5)^0.75"),
+    ],
+)
+def test_power_decay_label_is_its_formula(schedule, label):
+    """The label (a plot legend) states eps0, k0 and p, so that two decays can be told apart."""
+    assert schedule.label == label
+
+
 @FAST
 @given(
     eps0=positive_eps,
