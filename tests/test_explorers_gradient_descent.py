@@ -97,3 +97,20 @@ def test_directions_match_the_gradient():
     )
     assert result["angles"][np.argmin(result["difference"])] == 180
     assert 0 < result["to_minimizer"] < 90
+
+
+def test_panel_reports_slow_growth_that_has_not_reached_the_cap(ax):
+    result = gdx.panel(ax, eps=2.01, kappa=10.0, steps=100)  # growth 1.01: 3 -> 8 in 100 steps
+    assert not result["diverged"]
+    assert result["rate"] == pytest.approx(1.01, rel=1e-3)
+    assert "grows" in " ".join(t.get_text() for t in ax.texts)
+
+
+def test_run_records_divergence_as_an_outcome():
+    problem = gdx.quadratic(10.0)
+    history = gdx.run(problem, 2.1, steps=200)
+    assert history.diverged
+    assert history.stop_reason == "max_loss"
+    assert np.isfinite(history.losses).all()
+    gap0 = problem.f(problem.x0) - problem.f_star
+    assert history.loss_gaps()[-1] <= gdx.MAX_GROWTH * gap0

@@ -20,10 +20,11 @@ from ..optimizers import SGD
 from ..problems import Quadratic
 from ..run import History, minimize
 
-__all__ = ["directions", "measured_rate", "panel", "quadratic"]
+__all__ = ["directions", "measured_rate", "panel", "quadratic", "run"]
 
 MAX_GROWTH = 1e4  # a run is stopped ("diverged") once f - f* exceeds this times f(x0) - f*
 FLOOR = 1e-10  # rates are measured only while ||x_k - x*|| > FLOOR ||x_0 - x*||
+BOUNDS = ((-3.0, 4.0), (-2.5, 4.5))  # the panel's view: x* = (1, 1) and x0 = (-2, 4)
 
 
 def quadratic(kappa: float) -> Quadratic:
@@ -50,7 +51,23 @@ def measured_rate(history: History) -> float:
     return history.rate(start=last // 2, stop=last)
 
 
-def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 120, tol: float = 1e-3):
+def run(problem, eps: float, steps: int, label: str | None = None) -> History:
+    """Gradient descent (``SGD`` with full gradients) with step ``eps`` for ``steps`` steps.
+
+    A run whose f - f* passes MAX_GROWTH times its starting value is stopped and
+    recorded as diverged ("diverged at step k"), so a diverging run is a finite curve.
+    """
+    gap0 = problem.f(problem.x0) - problem.f_star
+    return minimize(
+        problem,
+        SGD(lr=eps),
+        steps=steps,
+        max_loss=problem.f_star + MAX_GROWTH * gap0,
+        label=f"gradient descent, ε = {eps:.3g}" if label is None else label,
+    )
+
+
+def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 150, tol: float = 1e-3):
     """Gradient descent with step ``eps`` on :func:`quadratic` ``(kappa)``, over its contours.
 
     Returns a dict:
@@ -64,14 +81,7 @@ def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 120, tol: floa
     * ``optimal_eps``: 2 / (lambda_min + lambda_max), for comparison.
     """
     problem = quadratic(kappa)
-    gap0 = problem.f(problem.x0) - problem.f_star
-    history = minimize(
-        problem,
-        SGD(lr=eps),
-        steps=steps,
-        max_loss=problem.f_star + MAX_GROWTH * gap0,
-        label="gradient descent",
-    )
+    history = run(problem, eps, steps)
     d0 = float(np.linalg.norm(problem.x0 - problem.x_star))
     result = {
         "rate": measured_rate(history),
@@ -81,7 +91,7 @@ def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 120, tol: floa
         "steps_to_tol": history.steps_to(tol * d0, measure="distance"),
         "optimal_eps": problem.gd_optimal_lr(),
     }
-    plot.trajectories(ax, problem, [history])
+    plot.trajectories(ax, problem, [history], bounds=BOUNDS)
     legend = ax.get_legend()
     if legend is not None:
         legend.remove()  # one run: the caption names it
@@ -89,6 +99,11 @@ def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 120, tol: floa
         text = (
             f"diverged at step {history.diverged_at}\n"
             f"growth {result['rate']:.3f}/step (theory {result['theory']:.3f})"
+        )
+    elif result["rate"] > 1:
+        text = (
+            f"error grows by {result['rate']:.3f}/step (theory {result['theory']:.3f})\n"
+            f"not yet past the stopping cap after {steps} steps"
         )
     else:
         reached = result["steps_to_tol"]
@@ -151,7 +166,7 @@ def directions(ax_plane, ax_curve, problem, x, angles_deg, h: float = 1e-6, boun
         label = f"{value:+.2f}"
         ax_plane.annotate(
             "0" if label in ("+0.00", "-0.00") else label,
-            xy=x + 1.28 * length * u,
+            xy=x + 1.34 * length * u,
             ha="center",
             va="center",
             fontsize=8.5,
@@ -186,7 +201,7 @@ def directions(ax_plane, ax_curve, problem, x, angles_deg, h: float = 1e-6, boun
     ax_curve.set_xticks([-180, -90, 0, 90, 180])
     ax_curve.set_xlabel(r"angle $\varphi$ between $u$ and $\nabla f(x)$ (degrees)")
     ax_curve.set_ylabel(r"directional derivative $D_u f(x)$")
-    ax_curve.legend(loc="upper right")
+    ax_curve.legend(loc="lower center")
     return {
         "grad": g,
         "angles": angles,
