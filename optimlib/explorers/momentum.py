@@ -28,15 +28,18 @@ import numpy as np
 from .. import _checks
 from .. import plot as olplot
 from ..optimizers import Momentum, Nesterov
-from ..problems import Quadratic
+from ..problems import Problem, Quadratic
 from ..run import minimize
 
 __all__ = [
     "METHODS",
+    "CyclingExample",
     "characteristic_coefficients",
     "complex_band",
+    "figure_one",
     "iteration_matrix",
     "measured_rate",
+    "one_step",
     "panel",
     "root_modulus",
     "roots",
@@ -181,6 +184,51 @@ def measured_rate(distances, floor: float = 1e-10, skip: float = 0.25) -> float:
     return float((late / early) ** (1 / (stop - window - start)))
 
 
+# --- beyond quadratics: where the heavy ball's tuning fails ------------------------------------
+
+
+class CyclingExample(Problem):
+    """A smooth, strongly convex function of one variable on which the heavy ball cycles.
+
+    f'(x) = 25 x for x < 1, x + 24 for 1 <= x < 2, 25 x - 24 for x >= 2: the curvature is
+    25, 1, 25 on the three pieces, so mu = 1, L = 25, kappa = 25; f is C^1, convex, with
+    its minimum f* = 0 at x* = 0 (Lessard, Recht & Packard 2016, sec. 4.6). With the
+    parameters that are optimal on quadratics of this kappa (``heavy_ball_optimal``:
+    eps = 1/9, alpha = 4/9) the heavy ball started at the default x0 = 3.3 (with v = 0)
+    falls into a cycle of period 3 and never converges; Nesterov's method converges.
+    """
+
+    name = "cycling example (kappa = 25)"
+    dim = 1
+    mu, L = 1.0, 25.0
+
+    def __init__(self):
+        self.x0 = np.array([3.3])
+        self.x_star = np.array([0.0])
+        self.f_star = 0.0
+        self.bounds = None
+
+    def f(self, x):
+        x = self._points(x)
+        u = x[..., 0]
+        low = 12.5 * u**2
+        middle = 0.5 * u**2 + 24 * u - 12
+        high = 12.5 * u**2 - 24 * u + 36
+        value = np.where(u < 1, low, np.where(u < 2, middle, high))
+        return float(value) if x.ndim == 1 else value
+
+    def grad(self, x) -> np.ndarray:
+        x = self._points(x)
+        return np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))
+
+    def heavy_ball_optimal(self) -> tuple[float, float]:
+        """(eps, alpha) of Quadratic.heavy_ball_optimal for mu = 1, L = 25: (1/9, 4/9)."""
+        root_kappa = math.sqrt(self.L / self.mu)
+        return 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2, (
+            (root_kappa - 1) / (root_kappa + 1)
+        ) ** 2
+
+
 # --- recording the velocity ------------------------------------------------------------------
 
 
@@ -232,8 +280,10 @@ def _one_step(method, eps, alpha, theta, v, grad_fn):
     return seen["point"], seen["g"], new_theta, optimizer.state["v"]
 
 
-def _arrow(ax, start, end, color, label, side=1.0, offset=14, **kwargs):
-    """An arrow from start to end, labelled beside its middle (side +1 left, -1 right)."""
+def _arrow(ax, start, end, color, label, center, place=None, offset=7):
+    """An arrow from start to end, labelled beside it, by default at its middle on the side
+    away from ``center``; ``place = (t, side)`` puts the label at start + t (end - start),
+    on the left of the arrow's direction (side +1) or on its right (side -1)."""
     start, end = np.asarray(start, float), np.asarray(end, float)
     ax.annotate(
         "",
@@ -246,19 +296,23 @@ def _arrow(ax, start, end, color, label, side=1.0, offset=14, **kwargs):
             "shrinkA": 0,
             "shrinkB": 0,
             "mutation_scale": 16,
-            **kwargs,
         },
         zorder=6,
     )
     d = end - start
-    normal = np.array([-d[1], d[0]]) / max(np.hypot(*d), 1e-300)
+    normal = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-300)
+    t, side = (0.5, None) if place is None else place
+    middle = start + t * d
+    if side is None:
+        side = 1 if normal @ (middle - center) >= 0 else -1
+    normal = side * normal
     ax.annotate(
         label,
-        (start + end) / 2,
-        xytext=tuple(side * offset * normal),
+        middle,
+        xytext=tuple(offset * normal),
         textcoords="offset points",
-        ha="center",
-        va="center",
+        ha="left" if normal[0] > 0.3 else "right" if normal[0] < -0.3 else "center",
+        va="bottom" if normal[1] > 0.3 else "top" if normal[1] < -0.3 else "center",
         color=color,
         fontsize=10,
         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
@@ -266,82 +320,146 @@ def _arrow(ax, start, end, color, label, side=1.0, offset=14, **kwargs):
     )
 
 
-def step_diagram(
-    ax,
-    problem,
-    theta,
-    v,
-    eps,
-    alpha,
-    method: str = "momentum",
-    bounds=None,
-    sides=None,
-) -> dict:
-    """One real step of the heavy ball or of Nesterov from (theta, v), drawn as arrows.
+def _box_around(points, margin=0.15):
+    """A box ((xmin, xmax), (ymin, ymax)) holding the points, padded by a fraction
+    ``margin`` of their larger extent on every side."""
+    points = np.asarray(points, float).reshape(-1, 2)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = margin * float(np.max(hi - lo))
+    return ((lo[0] - pad, hi[0] + pad), (lo[1] - pad, hi[1] + pad))
 
-    The optimizer (``ol.Momentum`` or ``ol.Nesterov``) is loaded with velocity v and takes
-    one step on ``problem``; the drawing decomposes that step: the previous step v
-    (grey, ending at theta), the momentum step alpha v, the gradient step -eps g taken
-    at the point where the method evaluates the gradient (theta for the heavy ball,
-    theta + alpha v for Nesterov), and the actual step v' = alpha v - eps g. For the
-    heavy ball the gradient arrow starts at theta, where g is evaluated, and a dashed
-    copy completes the parallelogram; for Nesterov the arrows go head to tail.
-    ``sides`` overrides which side of each arrow its label sits ({name: +1 or -1}).
 
-    Returns the vectors drawn: theta, v, point (where g was evaluated), g,
-    momentum_step, gradient_step, new_v, new_theta.
+def _corners(step):
+    """Every point a step diagram draws, for a box that holds them."""
+    theta, v, point = step["theta"], step["v"], step["point"]
+    return [
+        theta - v,
+        theta,
+        theta + step["momentum_step"],
+        point,
+        point + step["gradient_step"],
+        theta + step["gradient_step"],
+        step["new_theta"],
+    ]
+
+
+def one_step(problem, theta, v, eps, alpha, method: str = "momentum") -> dict:
+    """One step of the real optimizer (``ol.Momentum`` or ``ol.Nesterov``) from (theta, v).
+
+    Returns theta, v, point (where the gradient was evaluated), g, momentum_step
+    (alpha v), gradient_step (-eps g), new_v and new_theta (what ``step`` returned).
     """
     method = _method(method)
     theta, v = np.asarray(theta, float), np.asarray(v, float)
     point, g, new_theta, new_v = _one_step(method, eps, alpha, theta, v, problem.grad)
-    momentum_step, gradient_step = alpha * v, -eps * g
-    where = {"previous": -1.0, "momentum": 1.0, "gradient": -1.0, "step": 1.0}
-    where.update(sides or {})
-
-    if bounds is None:
-        corners = np.array([theta - v, theta, theta + momentum_step, point + gradient_step])
-        lo, hi = corners.min(axis=0), corners.max(axis=0)
-        half = 0.75 * float(np.max(hi - lo))
-        mid = (lo + hi) / 2
-        bounds = ((mid[0] - half, mid[0] + half), (mid[1] - half, mid[1] + half))
-    olplot.contour(ax, problem, bounds=bounds, mark_min=False)
-
-    _arrow(ax, theta - v, theta, COLORS["previous"], r"previous step $v$", where["previous"])
-    _arrow(
-        ax, theta, theta + momentum_step, COLORS["momentum"], r"momentum $\alpha v$", where["momentum"]
-    )
-    if method == "momentum":
-        tip = theta + momentum_step
-        ax.plot(*np.stack([tip, tip + gradient_step]).T, ls="--", lw=1, color=COLORS["gradient"])
-        ax.plot(*np.stack([theta + gradient_step, new_theta]).T, ls="--", lw=1, color="0.4")
-        label = r"gradient $-\varepsilon g(\theta)$"
-    else:
-        label = r"gradient $-\varepsilon g(\theta + \alpha v)$"
-    _arrow(ax, point, point + gradient_step, COLORS["gradient"], label, where["gradient"])
-    _arrow(ax, theta, new_theta, COLORS["step"], r"step $v' = \alpha v - \varepsilon g$", where["step"])
-
-    ax.plot(*theta, "o", color="black", ms=6, zorder=8)
-    ax.annotate(r"$\theta$", theta, xytext=(-10, 6), textcoords="offset points", fontsize=12)
-    if method == "nesterov":
-        ax.plot(*point, "o", color=COLORS["gradient"], ms=6, mfc="white", zorder=8)
-        ax.annotate(
-            r"look-ahead $\theta + \alpha v$",
-            point,
-            xytext=(8, 6),
-            textcoords="offset points",
-            fontsize=10,
-            color=COLORS["gradient"],
-        )
     return {
         "theta": theta,
         "v": v,
         "point": point,
         "g": g,
-        "momentum_step": momentum_step,
-        "gradient_step": gradient_step,
+        "momentum_step": alpha * v,
+        "gradient_step": -eps * g,
         "new_v": new_v,
         "new_theta": new_theta,
     }
+
+
+def step_diagram(
+    ax, problem, step: dict, method: str = "momentum", bounds=None, levels=12, places=None
+):
+    """The lecture's Figure 1 for one method: a real step (from :func:`one_step`) as arrows.
+
+    Draws the previous step v (grey, ending at theta), the momentum step alpha v, the
+    gradient step -eps g from the point where the method evaluated the gradient (theta
+    for the heavy ball, theta + alpha v for Nesterov) and the actual step
+    v' = alpha v - eps g. For the heavy ball the gradient arrow starts at theta and a
+    dashed copy completes the parallelogram; for Nesterov the arrows go head to tail.
+    Every arrow is labelled, by default at its middle on the outer side; ``places``
+    moves labels: {"previous" | "momentum" | "gradient" | "step" | "lookahead": (t, side)}
+    (see :func:`_arrow`; for "lookahead", the label's offset in points). Returns ``ax``.
+    """
+    places = places or {}
+    method = _method(method)
+    theta, v, point = step["theta"], step["v"], step["point"]
+    momentum_step, gradient_step = step["momentum_step"], step["gradient_step"]
+    new_theta = step["new_theta"]
+    bounds = _box_around(_corners(step)) if bounds is None else bounds
+    olplot.contour(ax, problem, bounds=bounds, levels=levels, mark_min=False)
+    center = np.mean(_corners(step), axis=0)
+
+    _arrow(
+        ax,
+        theta - v,
+        theta,
+        COLORS["previous"],
+        r"previous step $v$",
+        center,
+        places.get("previous"),
+    )
+    _arrow(
+        ax,
+        theta,
+        theta + momentum_step,
+        COLORS["momentum"],
+        r"momentum $\alpha v$",
+        center,
+        places.get("momentum"),
+    )
+    if method == "momentum":
+        tip = theta + momentum_step
+        dashed = {"ls": "--", "lw": 1, "zorder": 5}
+        ax.plot(*np.stack([tip, new_theta]).T, color=COLORS["gradient"], **dashed)
+        ax.plot(*np.stack([theta + gradient_step, new_theta]).T, color=COLORS["momentum"], **dashed)
+        label = r"gradient $-\varepsilon g(\theta)$"
+    else:
+        label = r"gradient $-\varepsilon g(\theta + \alpha v)$"
+    _arrow(
+        ax, point, point + gradient_step, COLORS["gradient"], label, center, places.get("gradient")
+    )
+    _arrow(
+        ax,
+        theta,
+        new_theta,
+        COLORS["step"],
+        r"step $v' = \alpha v - \varepsilon g$",
+        center,
+        places.get("step"),
+    )
+
+    ax.plot(*theta, "o", color="black", ms=6, zorder=8)
+    ax.annotate(r"$\theta$", theta, xytext=(-14, 4), textcoords="offset points", fontsize=13)
+    if method == "nesterov":
+        ax.plot(*point, "o", color=COLORS["gradient"], ms=7, mfc="white", mew=1.5, zorder=8)
+        ax.annotate(
+            r"look-ahead $\theta + \alpha v$",
+            point,
+            xytext=places.get("lookahead", (8, -10)),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=10,
+            color=COLORS["gradient"],
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
+    return ax
+
+
+def figure_one(axes, problem, theta, v, eps, alpha, levels=12, margin=0.15, places=None) -> dict:
+    """The heavy ball and Nesterov from the same (theta, v), side by side on the same box.
+
+    ``axes``: two Axes (heavy ball, Nesterov). Returns {"momentum": step, "nesterov":
+    step}, each a dict from :func:`one_step`. ``places``: {method: places} for
+    :func:`step_diagram`.
+    """
+    places = places or {}
+    steps = {m: one_step(problem, theta, v, eps, alpha, m) for m in ("momentum", "nesterov")}
+    corners = _corners(steps["momentum"]) + _corners(steps["nesterov"])
+    bounds = _box_around(corners, margin)
+    titles = {"momentum": "classical momentum (heavy ball)", "nesterov": "Nesterov (look-ahead)"}
+    for ax, (method, step) in zip(axes, steps.items(), strict=True):
+        step_diagram(ax, problem, step, method, bounds, levels, places.get(method))
+        ax.set_title(titles[method])
+    return steps
 
 
 # --- the explorer ------------------------------------------------------------------------------
@@ -370,11 +488,12 @@ def panel(
 
     olplot.trajectories(ax, problem, [history], labels=[method], every=1)
     ax.get_legend().remove()
-    status = (
-        f"diverged at step {history.diverged_at}"
-        if history.diverged
-        else f"distance {distances[-1]:.1e} after {history.steps} steps"
-    )
+    if history.diverged:
+        status = f"diverged at step {history.diverged_at}"
+    elif distances[-1] == 0:
+        status = f"distance 0 (exact) after {history.steps} steps"
+    else:
+        status = f"distance {distances[-1]:.1e} after {history.steps} steps"
     ax.text(
         0.03,
         0.04,
