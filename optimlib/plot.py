@@ -159,8 +159,13 @@ def trajectory(ax, path, label=None, color=None, marker="o", every: int = 1, **k
     return ax
 
 
-def trajectories(ax, problem, histories: Sequence[History], labels=None, bounds=None, **kwargs):
-    """Contours of ``problem`` with the iterates of several runs on top, and a legend."""
+def trajectories(
+    ax, problem, histories: Sequence[History], labels=None, bounds=None, legend="best", **kwargs
+):
+    """Contours of ``problem`` with the iterates of several runs on top.
+
+    ``legend``: where to put the legend (a matplotlib ``loc``), or None for none.
+    """
     contour(ax, problem, bounds=bounds)
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     labels = labels or [None] * len(histories)
@@ -168,7 +173,8 @@ def trajectories(ax, problem, histories: Sequence[History], labels=None, bounds=
         trajectory(ax, history, label=label, color=color, marker=marker, **kwargs)
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
-    ax.legend(loc="best")
+    if legend is not None:
+        ax.legend(loc=legend)
     return ax
 
 
@@ -195,12 +201,14 @@ def convergence(
     x: str = "steps",
     labels=None,
     logy: bool = True,
+    legend="best",
     **kwargs,
 ):
     """Convergence curves on a log scale, one per run; diverged runs end in a labelled cross.
 
     ``measure``: "loss_gap" (f - f*), "loss", "distance" (to theta*) or "grad_norm";
-    ``x``: "steps", "grad_evals" or "examples" (to compare batch sizes at equal cost).
+    ``x``: "steps", "grad_evals" or "examples" (to compare batch sizes at equal cost);
+    ``legend``: a matplotlib ``loc``, or None for no legend.
     """
     if measure not in _MEASURES:
         raise ValueError(f"measure must be one of {sorted(_MEASURES)}; got {measure!r}")
@@ -230,18 +238,24 @@ def convergence(
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best")
+    if legend is not None:
+        ax.legend(loc=legend)
     return ax
 
 
 def mark_divergence(ax, x, y, step, color):
-    """A cross at the last finite point of a diverged run, labelled with the step."""
+    """A cross at the last finite point of a diverged run, labelled with the step.
+
+    The label sits to the left of the cross, so that a run ending at the right edge of
+    the axes (the common case) keeps its label inside the frame.
+    """
     ax.plot([x], [y], marker="X", markersize=10, color=color, linestyle="none", zorder=6)
     ax.annotate(
         f"diverged at step {step}",
         (x, y),
         textcoords="offset points",
-        xytext=(6, 6),
+        xytext=(-8, 8),
+        ha="right",
         color=color,
         fontsize=9,
     )
