@@ -4,6 +4,10 @@
 # Both create .venv and install what they need first.
 
 PYTHON ?= python3
+# One BLAS thread: the chapters' small products are slower threaded on two cores, and
+# single-threaded results are the same on every machine.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
 VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK_DEPS := $(VENV)/.book-deps

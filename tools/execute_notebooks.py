@@ -11,6 +11,7 @@ its outputs are stored, not later in CI.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,11 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The kernels inherit this: one BLAS thread, as `make test` runs them (see the Makefile),
+# so that stored outputs are computed the way CI recomputes them.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def execute(path: Path, timeout: int = 120) -> float:

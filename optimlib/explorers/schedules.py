@@ -1,8 +1,11 @@
 """Chapter 4 (stochastic gradient descent): learning-rate schedules and the noise floor.
 
-* :func:`sgd_runs` runs SGD (``optimlib.SGD``, unchanged) on several independent
-  minibatch streams at once, by stacking the runs' parameters into one array: the
-  chapter averages over runs without paying a Python loop per run.
+* :func:`sgd_runs` and :func:`sgd_compare` run SGD (the update of ``optimlib.SGD``) on
+  several independent minibatch streams and under several learning rates at once,
+  by stacking all the parameters into one array: the chapter averages over runs
+  without paying a Python loop per run.
+* :func:`expected_gaps` propagates the second moments of the quadratic model, the
+  expected loss gap of SGD under any schedule, far beyond what we can afford to run.
 * :func:`noise_floor` is the leading-order stationary excess loss of SGD with a
   constant step on a quadratic, eps tr(Sigma_g) / 4.
 * :func:`decade_growth` checks the Robbins-Monro conditions numerically, from how much
@@ -19,7 +22,6 @@ import numpy as np
 
 from .. import _checks
 from .. import schedules as sch
-from .._base import DivergenceError
 from ..optimizers import SGD
 from ..problems import LinearRegression
 
@@ -27,10 +29,14 @@ __all__ = [
     "Runs",
     "decade_growth",
     "default_problem",
+    "expected_gaps",
+    "log_steps",
     "make_schedule",
     "noise_floor",
     "panel",
+    "sgd_compare",
     "sgd_runs",
+    "thin_lines",
 ]
 
 
@@ -60,7 +66,6 @@ class Runs:
         if not keep.any():
             raise ValueError(f"mean_gap: no recorded step in [{start}, {stop}]")
         return float(self.gaps[:, keep].mean())
-
 
     def slope(self, start: int, stop: int | None = None) -> float:
         """The least-squares slope of log(mean gap) against log k over the steps [start, stop].
@@ -120,13 +125,39 @@ def sgd_runs(
 ) -> Runs:
     """``runs`` independent SGD runs with minibatches of ``batch_size`` distinct examples.
 
+    ``lr`` is a number or a schedule; see :func:`sgd_compare` for the rest (this is
+    ``sgd_compare`` with a single learning rate).
+    """
+    return sgd_compare(problem, [lr], steps, batch_size, rng, runs, x0, record, max_gap)[0]
+
+
+def sgd_compare(
+    problem,
+    lrs,
+    steps: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    runs: int = 8,
+    x0=None,
+    record=None,
+    max_gap: float = 1e6,
+) -> list[Runs]:
+    """SGD under each learning rate in ``lrs``, ``runs`` runs each: one :class:`Runs` per lr.
+
     ``problem`` is a linear model (``LinearRegression`` or ``LogisticRegression``): the
-    minibatch gradient of run r is (1/m) sum_i loss'(x_i^T theta_r, y_i) x_i (+ l2
-    theta_r) over its own minibatch. The step itself is ``optimlib.SGD(lr)`` applied to
-    the stacked parameters, so ``lr`` may be a number or a schedule. ``record`` lists the
-    steps at which f is evaluated (default: every step). A run whose loss gap exceeds
-    ``max_gap`` times the starting gap, or whose iterate is not finite, ends all runs:
-    ``Runs.diverged_at`` says at which step.
+    minibatch gradient of a run is (1/m) sum_i loss'(x_i^T theta, y_i) x_i (+ l2 theta)
+    over its minibatch of m distinct examples. Run r draws its own minibatches, and
+    every learning rate sees the same ones (common random numbers: the comparison
+    between learning rates is not blurred by different noise, and two schedules that
+    agree from some step on drive their runs to the same path). The step is
+    ``optimlib.SGD(lr).update``, the update line of Algorithm 8.1, applied to all the
+    parameters stacked in one array (without ``step``'s per-call checks, which would
+    cost more than the step itself). ``record`` lists the steps at which f is
+    evaluated (default: every step); the runs go up to the last of them. A learning
+    rate whose iterates stop being finite, or whose loss gap exceeds ``max_gap`` times
+    the starting gap, at a recorded step is stopped there: its ``Runs.diverged_at``
+    says at which step (to the resolution of ``record``), and only the gaps before
+    it are kept.
     """
     steps = _checks.nonnegative_int("steps", steps)
     runs = _checks.positive_int("runs", runs)
@@ -134,43 +165,68 @@ def sgd_runs(
         raise ValueError("rng: minibatches need an explicit np.random.Generator")
     m = problem._batch_size(batch_size)
     record = _record_steps(steps, record)
-    x0 = problem.x0 if x0 is None else x0
-    theta = np.tile(np.asarray(x0, dtype=np.float64), (runs, 1))
+    optimizers = [SGD(lr) for lr in lrs]  # checks every lr; update() is the SGD line
+    if not optimizers:
+        raise ValueError("lrs: give at least one learning rate")
+    eps = np.array([_values(opt, lr, steps) for opt, lr in zip(optimizers, lrs, strict=True)])
+    L = len(optimizers)
+    x0 = np.asarray(problem.x0 if x0 is None else x0, dtype=np.float64)
+    theta = np.tile(x0, (L, runs, 1))
     X, y, l2 = problem.X, problem.y, getattr(problem, "l2", 0.0)
     f_star = problem.f_star
 
-    def minibatch_gradients(th):
-        idx = _distinct_indices(rng, problem.N, runs, m)
-        Xb = X[idx]  # (runs, m, d)
-        z = np.einsum("rmd,rd->rm", Xb, th)
-        return np.einsum("rm,rmd->rd", problem.dloss(z, y[idx]), Xb) / m + l2 * th
+    block = max(1, 4096 // (runs * m))  # steps whose minibatches are drawn at once
+    drawn = {"idx": np.empty((0, runs, m), dtype=np.int64), "next": 0}
 
-    opt = SGD(lr)
-    gap0 = float(problem.f(theta[0])) - f_star
-    limit = max_gap * max(gap0, 1e-12)
-    gaps, lrs, diverged_at = [], [], None
-    next_record = 0
+    def minibatch_gradients(th):  # th: (L, runs, d)
+        if drawn["next"] == len(drawn["idx"]):
+            flat = _distinct_indices(rng, problem.N, block * runs, m)
+            drawn["idx"], drawn["next"] = flat.reshape(block, runs, m), 0
+        idx = drawn["idx"][drawn["next"]]
+        drawn["next"] += 1
+        Xb = X[idx]  # (runs, m, d), shared by every learning rate
+        z = Xb @ th.transpose(1, 2, 0)  # (runs, m, L): a few small matmuls, not L * runs
+        slopes = problem.dloss(z, y[idx][..., None])
+        g = (Xb.transpose(0, 2, 1) @ slopes).transpose(2, 0, 1) / m  # (L, runs, d)
+        return g + l2 * th
+
+    update = optimizers[0].update  # SGD's update holds no state and no hyperparameter
+    limit = max_gap * max(float(problem.f(x0)) - f_star, 1e-12)
+    gaps = np.full((L, runs, len(record)), np.nan)
+    stopped = np.full(L, -1)  # index into record where a learning rate was stopped
     with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(steps + 1):
-            if next_record < len(record) and record[next_record] == k:
-                gap = problem.f(theta) - f_star
-                if not np.all(np.isfinite(gap)) or np.any(gap > limit):
-                    diverged_at = k - 1
-                    record = record[:next_record]
-                    break
-                gaps.append(gap)
-                next_record += 1
-            if k == steps:
-                break
-            lrs.append(opt.lr_at(k))
-            try:
-                theta = opt.step(theta, minibatch_gradients)
-            except DivergenceError:
-                diverged_at = k
-                record = record[:next_record]
-                break
-    gaps = np.array(gaps).T if gaps else np.empty((runs, 0))
-    return Runs(steps=record, gaps=gaps, lrs=np.array(lrs), diverged_at=diverged_at)
+        for j, k in enumerate(record):
+            for step in range(0 if j == 0 else record[j - 1], k):
+                theta, _ = update(theta, minibatch_gradients(theta), eps[:, step, None, None])
+            # one learning rate at a time: a stack of L * runs points would make f one
+            # large matrix product, which multithreaded BLAS can make much slower
+            gap = np.stack([problem.f(t) for t in theta]) - f_star  # (L, runs)
+            bad = ~(np.isfinite(theta).all(axis=(1, 2)) & (gap <= limit).all(axis=1))
+            for lr_index in np.flatnonzero(bad & (stopped < 0)):
+                stopped[lr_index] = j
+                theta[lr_index] = x0  # parked: harmless numbers, no longer recorded
+            gaps[:, :, j] = gap
+    out = []
+    for i in range(L):
+        kept = len(record) if stopped[i] < 0 else stopped[i]
+        diverged_at = None if stopped[i] < 0 else max(int(record[stopped[i]]) - 1, 0)
+        taken = int(record[-1]) if diverged_at is None else diverged_at + 1
+        out.append(
+            Runs(
+                steps=record[:kept],
+                gaps=gaps[i, :, :kept],
+                lrs=eps[i, :taken],
+                diverged_at=diverged_at,
+            )
+        )
+    return out
+
+
+def _values(opt, lr, steps: int) -> np.ndarray:
+    """eps_0, ..., eps_{steps-1} of a number or a schedule (vectorized for a Schedule)."""
+    if isinstance(lr, sch.Schedule):
+        return np.asarray(lr(np.arange(steps)), dtype=np.float64).reshape(-1)
+    return np.array([opt.lr_at(k) for k in range(steps)], dtype=np.float64)
 
 
 def noise_floor(problem, eps, batch_size: int):
@@ -184,7 +240,49 @@ def noise_floor(problem, eps, batch_size: int):
     return np.asarray(eps, dtype=np.float64) * variance / 4
 
 
-def decade_growth(schedule, num_steps: int = 100_000) -> dict:
+def expected_gaps(problem, schedules, steps: int, batch_size: int, x0=None) -> np.ndarray:
+    """E f(theta_k) - f* under each schedule, from the quadratic model: shape (S, steps + 1).
+
+    Near the minimizer f(theta) = f* + (1/2) e^T H e with e = theta - x*, and a minibatch
+    gradient is H e + xi with noise xi of mean 0 and covariance Sigma_g (that of the
+    minibatch gradient at x*). In the eigenbasis of H (eigenvalues lambda_i) the second
+    moments q_i = E e_i^2 then obey exactly
+
+        q_i <- (1 - eps_k lambda_i)^2 q_i + eps_k^2 (Sigma_g)_ii,
+
+    and E f - f* = (1/2) sum_i lambda_i q_i. For least squares the model leaves out
+    only that the noise grows with e (a correction of relative order eps). The
+    recursion is run 32 steps at a time with cumulative products, so 10^5 steps of
+    several schedules cost a fraction of a second.
+    """
+    steps = _checks.nonnegative_int("steps", steps)
+    m = problem._batch_size(batch_size)
+    lam, U = np.linalg.eigh(problem.hess(problem.x_star))
+    grads = problem.per_example_grads(problem.x_star)
+    grads = grads - grads.mean(axis=0)
+    N = problem.N
+    scale = 0.0 if N == 1 else (N - m) / (m * (N - 1))
+    noise = scale * np.mean((grads @ U) ** 2, axis=0)  # diagonal of U^T Sigma_g U
+    x0 = problem.x0 if x0 is None else np.asarray(x0, dtype=np.float64)
+    e0 = U.T @ (x0 - problem.x_star)
+    eps = np.stack([np.asarray(s(np.arange(steps)), dtype=np.float64) for s in schedules])
+    q = np.tile(e0**2, (len(schedules), 1))  # (S, d)
+    gaps = np.empty((len(schedules), steps + 1))
+    gaps[:, 0] = 0.5 * q @ lam
+    chunk = 32
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, steps, chunk):
+            e = eps[:, start : start + chunk].T[:, :, None]  # (n, S, 1)
+            a = np.maximum((1 - e * lam) ** 2, 1e-8)  # floor: avoids 0 in the division
+            b = e**2 * noise
+            A = np.cumprod(a, axis=0)
+            path = A * (q + np.cumsum(b / A, axis=0))  # q after each step of the chunk
+            gaps[:, start + 1 : start + 1 + len(e)] = 0.5 * (path @ lam).T
+            q = path[-1]
+    return gaps
+
+
+def decade_growth(schedule, num_steps: int = 1_000_000) -> dict:
     """How much the last decade of steps adds to each partial sum, relative to the one before.
 
     With S(n) a partial sum of eps_k (or of eps_k^2), the ratio
@@ -192,13 +290,26 @@ def decade_growth(schedule, num_steps: int = 100_000) -> dict:
     series converges when rho < 1 (each decade adds a fixed fraction of the last, a
     geometric tail) and diverges when rho >= 1. The plain ratio S(n) / S(n/10) can
     mislead: a divergent tail that is still small next to the head looks convergent.
-    Returns both ratios and the verdicts ``sum_diverges`` (rho1 > 0.9) and
-    ``sum_of_squares_converges`` (rho2 < 0.5); between the thresholds it says None.
+    The test reads the tail, so the schedule must have settled into its long-run form
+    by step n/100 (for linear decay: tau < n/100), else it is fooled too; no finite n
+    proves anything, the formula does. Returns both ratios and the verdicts
+    ``sum_diverges`` (rho1 > 0.9) and ``sum_of_squares_converges`` (rho2 < 0.5);
+    between the thresholds a verdict is None.
     """
     num_steps = _checks.positive_int("num_steps", num_steps)
     if num_steps < 1000 or num_steps % 100:
         raise ValueError(f"num_steps must be a multiple of 100, at least 1000; got {num_steps}")
-    s1, s2 = sch.partial_sums(schedule, num_steps)
+    if isinstance(schedule, sch.Schedule):
+        s1, s2 = sch.partial_sums(schedule, num_steps)
+    else:  # any callable k -> eps_k; called once on all k when it accepts an array
+        try:
+            eps = np.asarray(schedule(np.arange(num_steps)), dtype=np.float64)
+        except (TypeError, ValueError):
+            eps = None
+        if eps is None or eps.shape != (num_steps,):
+            s1, s2 = sch.partial_sums(schedule, num_steps)
+        else:
+            s1, s2 = np.cumsum(eps), np.cumsum(eps**2)
     n, n10, n100 = num_steps - 1, num_steps // 10 - 1, num_steps // 100 - 1
 
     def rho(s):
@@ -219,6 +330,20 @@ def decade_growth(schedule, num_steps: int = 100_000) -> dict:
         "sum_diverges": verdict(rho1, 0.5, 0.9),
         "sum_of_squares_converges": (None if verdict(rho2, 0.5, 0.9) is None else rho2 < 0.5),
     }
+
+
+def thin_lines(axes, num: int = 400) -> None:
+    """Keep about ``num`` log-spaced points of every long line in ``axes`` (log-x plots).
+
+    ``optimlib.plot.schedule_sums`` draws every step; on a log axis 10^5 points per line
+    look the same as a few hundred and take seconds to render.
+    """
+    for ax in np.ravel(axes):
+        for line in ax.get_lines():
+            x, y = (np.asarray(v) for v in line.get_data())
+            if len(x) > num:
+                keep = np.unique(np.geomspace(1, len(x), num).astype(int)) - 1
+                line.set_data(x[keep], y[keep])
 
 
 _DEFAULT = {}
@@ -261,13 +386,12 @@ def panel(
     floor of the last step, the slope of the gap over the last decade of steps, the
     partial sums over the run and what the formula says about Robbins-Monro.
     """
-    import matplotlib.pyplot as plt  # noqa: F401  (make sure pyplot's backend is set up)
-
-    from .. import plot
+    from .. import plot  # matplotlib, imported only when a panel is drawn
 
     problem = default_problem() if problem is None else problem
     schedule = make_schedule(p, eps0, k0)
-    record = log_steps(steps)
+    tail = np.arange(int(0.9 * steps), steps + 1, max(1, steps // 250))
+    record = np.union1d(log_steps(steps), tail)  # dense at the end, for the final gap
     rng = np.random.default_rng(seed)
     result = sgd_runs(problem, schedule, steps, batch_size, rng, runs=runs, record=record)
     k = result.steps
@@ -280,6 +404,7 @@ def panel(
     ax.plot(all_k, floor, color=plot.PALETTE[1], linestyle="--", label=r"floor of $\varepsilon_k$")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.minorticks_off()  # decades are enough here, and minor log ticks are slow to draw
     ax.set_xlabel("step $k$")
     ax.set_ylabel(r"$f(\theta_k) - f^\star$")
     out = {
@@ -294,10 +419,12 @@ def panel(
     }
     if result.diverged:
         last = result.gaps[:, -1].max() if result.gaps.shape[1] else 1.0
-        plot.mark_divergence(ax, max(int(k[-1]) if len(k) else 1, 1), last, result.diverged_at, color)
+        plot.mark_divergence(
+            ax, max(int(k[-1]) if len(k) else 1, 1), last, result.diverged_at, color
+        )
         out.update(final_gap=float("inf"), slope=float("nan"))
     else:
         out["final_gap"] = result.mean_gap(int(0.9 * steps))
         out["slope"] = result.slope(steps // 10)
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper right")
     return out
