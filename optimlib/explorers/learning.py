@@ -33,7 +33,7 @@ def w_true(d: int) -> np.ndarray:
     return 1.0 / np.arange(1, _checks.positive_int("d", d) + 1)
 
 
-def capacity_curves(N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 30, seed=0):
+def capacity_curves(N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20, seed=0):
     """Training and true risk of least squares on the first p features, p = 1..d.
 
     Draw ``seeds`` data sets of N examples (generator ``np.random.default_rng([seed, s])``
@@ -60,7 +60,7 @@ def capacity_curves(N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int
     return {"p": np.arange(1, d + 1), "train": train, "risk": risk, "bayes_risk": noise_std**2 / 2}
 
 
-def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 30, seed=0) -> dict:
+def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20, seed=0) -> dict:
     """Median training and true risk against the number of features p (log scale).
 
     The training curve is drawn for p < N only: from p = N on the fit interpolates the
@@ -86,10 +86,10 @@ def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 30,
     bayes = curves["bayes_risk"]
     if bayes > 0:
         ax.axhline(bayes, color="0.3", linestyle=":", linewidth=1.2, label="Bayes risk")
-    if N <= d:
+    if d >= N:  # the threshold p = N lies on the plot
         ax.axvline(N, color="0.5", linestyle="--", linewidth=1.0)
         ax.annotate(
-            f"p = N = {N}:\ninterpolation\n(training risk 0)",
+            f"p = N = {N}\ninterpolates",
             (N, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(4, -4),
