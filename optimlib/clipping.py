@@ -31,7 +31,7 @@ def norm(g) -> float:
 
 
 def clip_by_norm(g, max_norm) -> np.ndarray:
-    """g * max_norm / ||g|| when ||g|| > max_norm, else g (a copy); ||.|| is the 2-norm."""
+    """g * max_norm / ||g|| when ||g|| > max_norm, else a copy of g (2-norm)."""
     max_norm = _checks.positive("max_norm", max_norm)
     g = _checks.float_array("g", g)
     length = norm(g)

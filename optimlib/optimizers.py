@@ -29,7 +29,8 @@ __all__ = [
 class SGD(Optimizer):
     """Stochastic gradient descent, Algorithm 8.1 (Robbins & Monro 1951).
 
-    theta <- theta - eps_k g. With full gradients this is plain gradient descent.
+    theta <- theta - eps_k g.
+    With full gradients this is plain gradient descent.
     """
 
     def update(self, theta, g, eps):
@@ -63,11 +64,13 @@ class Nesterov(Momentum):
 
     v <- alpha v - eps g(theta + alpha v);  theta <- theta + v.
     The gradient is taken at the look-ahead point theta + alpha v. PyTorch's
-    ``nesterov=True`` iterates phi = theta + alpha v instead (same method, shifted variable).
+    ``nesterov=True`` iterates phi = theta + alpha v instead: the same method
+    in a shifted variable.
     """
 
     def gradient_point(self, theta, v):
-        return theta + self.alpha * v  # the look-ahead point; update() is Momentum's
+        # The look-ahead point; the update itself is Momentum's.
+        return theta + self.alpha * v
 
 
 class AdaGrad(Optimizer):
@@ -93,10 +96,10 @@ class AdaGrad(Optimizer):
 
 
 class _RootMeanSquareScaling(Optimizer):
-    """Where delta goes in sqrt of a second moment: the lecture's form or Kingma & Ba's.
+    """Where delta goes in the root of a second moment.
 
-    ``delta_in_sqrt=True``:  sqrt(delta + r)   (the lecture, Algorithms 8.5 and 8.7)
-    ``delta_in_sqrt=False``: sqrt(r) + delta   (Goodfellow et al., Kingma & Ba, PyTorch)
+    ``delta_in_sqrt=True``:  sqrt(delta + r)  (the lecture, Algorithms 8.5, 8.7)
+    ``delta_in_sqrt=False``: sqrt(r) + delta  (Kingma & Ba, PyTorch)
     """
 
     delta = Hyperparameter(_checks.nonnegative)
