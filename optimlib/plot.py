@@ -246,16 +246,18 @@ def convergence(
 def mark_divergence(ax, x, y, step, color):
     """A cross at the last finite point of a diverged run, labelled with the step.
 
-    The label sits to the left of the cross, so that a run ending at the right edge of
-    the axes (the common case) keeps its label inside the frame.
+    The label goes on the side of the cross with more room (left of a cross in the
+    right half of the axes), so that it stays inside the frame.
     """
     ax.plot([x], [y], marker="X", markersize=10, color=color, linestyle="none", zorder=6)
+    left, right = ax.get_xlim()
+    on_the_right = (x - left) > (right - left) / 2
     ax.annotate(
         f"diverged at step {step}",
         (x, y),
         textcoords="offset points",
-        xytext=(-8, 8),
-        ha="right",
+        xytext=(-8, 8) if on_the_right else (8, 8),
+        ha="right" if on_the_right else "left",
         color=color,
         fontsize=9,
     )

@@ -89,20 +89,15 @@ def explorer(panel: Panel, controls: dict[str, Control], width=6.4, height=4.0, 
     only its last saved state: pair it with :func:`small_multiples` or :func:`animation`.
     """
     import ipywidgets
-    from IPython.display import display
 
     sliders = {name: control.widget(name) for name, control in controls.items()}
-    output = ipywidgets.Output()
 
     def redraw(**values):
-        with output:
-            output.clear_output(wait=True)
-            fig, axes = figure(width=width, height=height)
-            panel(axes[0, 0], **values, **fixed)
-            display(fig)
-            plt.close(fig)
+        _, axes = figure(width=width, height=height)
+        panel(axes[0, 0], **values, **fixed)
+        plt.show()  # into the Output widget that interactive_output captures for us
 
-    ipywidgets.interactive_output(redraw, sliders)
+    output = ipywidgets.interactive_output(redraw, sliders)
     return ipywidgets.VBox([ipywidgets.HBox(list(sliders.values())), output])
 
 
