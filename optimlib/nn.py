@@ -16,6 +16,7 @@ gradients by hand (no autodiff); the tests compare them with PyTorch's autograd.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -383,7 +384,7 @@ class MLP:
         ]
         self._layout = self._make_layout()
         self.num_params = sum(
-            int(np.prod(shape)) for layer in self._layout for _, shape in layer.values()
+            math.prod(shape) for layer in self._layout for _, shape in layer.values()
         )
 
     def _make_layout(self) -> list[dict[str, tuple[int, tuple[int, ...]]]]:
@@ -398,7 +399,7 @@ class MLP:
             layer = {}
             for name, shape in shapes.items():
                 layer[name] = (offset, shape)
-                offset += int(np.prod(shape))
+                offset += math.prod(shape)
             layout.append(layer)
         return layout
 
@@ -411,7 +412,7 @@ class MLP:
         theta = self._check_theta(theta)
         return [
             {
-                name: theta[offset : offset + int(np.prod(shape))].reshape(shape)
+                name: theta[offset : offset + math.prod(shape)].reshape(shape)
                 for name, (offset, shape) in layer.items()
             }
             for layer in self._layout
