@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import optimlib as ol
 from optimlib.explorers import adaptive as ad
-
-
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
 
 
 def test_stream_returns_the_gradients_in_order_and_refuses_to_run_past_the_end():

@@ -11,24 +11,12 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import optimlib as ol
 from optimlib.explorers import batch_norm as bx
-
-
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
-
 
 # --- the chain -------------------------------------------------------------------------------
 

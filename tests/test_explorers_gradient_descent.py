@@ -10,23 +10,12 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from optimlib.explorers import gradient_descent as gdx
 from optimlib.problems import Quadratic
-
-
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
 
 
 @pytest.mark.parametrize("kappa", [1.0, 10.0, 1000.0])

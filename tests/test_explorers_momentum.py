@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -21,13 +17,6 @@ import optimlib as ol
 from optimlib.explorers import momentum as mx
 
 METHODS = ["momentum", "nesterov"]
-
-
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
 
 
 # --- the linear theory -----------------------------------------------------------------------
