@@ -72,11 +72,9 @@ def test_saddle_panel_measures_what_it_draws():
     assert lingering[0] < lingering[1] < lingering[2], lingering
 
 
-def test_saddle_panel_rejects_an_unstable_step():
-    fig, ax = plt.subplots()
+def test_saddle_panel_rejects_an_unstable_step(ax):
     with pytest.raises(ValueError, match="eps"):
         hl.saddle_panel(ax, offset=1e-3, eps=1.5)
-    plt.close(fig)
 
 
 def test_escape_step_needs_iterates():

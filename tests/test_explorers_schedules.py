@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -13,13 +12,6 @@ from optimlib.explorers import schedules as ex
 @pytest.fixture(scope="module")
 def problem():
     return ex.default_problem()
-
-
-@pytest.fixture
-def ax():
-    fig, axes = ol.plot.figure()
-    yield axes[0, 0]
-    plt.close(fig)
 
 
 def small_problem(noise_std=0.5):
