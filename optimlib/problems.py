@@ -633,7 +633,7 @@ class FiniteSum(Problem):
     # --- minibatches -----------------------------------------------------------------------
     def sample_indices(self, m, rng) -> np.ndarray:
         """m distinct indices drawn uniformly at random (without replacement) with rng."""
-        m = self._batch_size(m)
+        m = self.check_batch_size(m)
         return _generator(rng).choice(self.N, size=m, replace=False)
 
     def minibatch_grad(self, w, m, rng, reduction="mean") -> np.ndarray:
@@ -652,7 +652,7 @@ class FiniteSum(Problem):
     def oracle(self, m, rng, reduction="mean"):
         """The function w -> minibatch_grad(w, m, rng, reduction): a ``grad_fn`` for
         ``opt.step(theta, grad_fn)`` that draws a fresh minibatch at every call."""
-        self._batch_size(m)
+        self.check_batch_size(m)
         _generator(rng)
         _reduction(reduction)
 
@@ -669,14 +669,15 @@ class FiniteSum(Problem):
         s^2 / m for m << N, and 0 for the full batch m = N. ``reduction="sum"``
         multiplies the estimate, hence this, by N (the variance by N^2).
         """
-        m = self._batch_size(m)
+        m = self.check_batch_size(m)
         reduction = _reduction(reduction)
         grads = self.per_example_grads(self._point(w, "w"))
         spread = np.mean(np.sum((grads - grads.mean(axis=0)) ** 2, axis=1))
         variance = 0.0 if self.N == 1 else spread * (self.N - m) / (m * (self.N - 1))
         return float(variance * (self.N**2 if reduction == "sum" else 1))
 
-    def _batch_size(self, m) -> int:
+    def check_batch_size(self, m) -> int:
+        """m as an int, or a ValueError unless it is a minibatch size in 1..N."""
         if isinstance(m, bool) or not isinstance(m, int | np.integer) or not 1 <= m <= self.N:
             raise ValueError(f"m must be an integer in 1..{self.N} (the minibatch size); got {m!r}")
         return int(m)

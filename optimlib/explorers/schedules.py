@@ -163,7 +163,7 @@ def sgd_compare(
     runs = _checks.positive_int("runs", runs)
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng: minibatches need an explicit np.random.Generator")
-    m = problem._batch_size(batch_size)
+    m = problem.check_batch_size(batch_size)
     record = _record_steps(steps, record)
     optimizers = [SGD(lr) for lr in lrs]  # checks every lr; update() is the SGD line
     if not optimizers:
@@ -256,7 +256,7 @@ def expected_gaps(problem, schedules, steps: int, batch_size: int, x0=None) -> n
     several schedules cost a fraction of a second.
     """
     steps = _checks.nonnegative_int("steps", steps)
-    m = problem._batch_size(batch_size)
+    m = problem.check_batch_size(batch_size)
     lam, U = np.linalg.eigh(problem.hess(problem.x_star))
     grads = problem.per_example_grads(problem.x_star)
     grads = grads - grads.mean(axis=0)
