@@ -173,6 +173,18 @@ def main():
         "",
         *table(results),
         "",
+        "## Reading the table",
+        "",
+        "- Small d: the step is Python overhead on both sides; optimlib's (argument checks,",
+        "  finiteness checks, a schedule lookup) is lighter than torch.optim's.",
+        "- d = 10^6: numpy evaluates each elementwise operation as a separate pass over",
+        "  memory and returns new arrays (optimlib never writes into an array it handed",
+        "  out), while torch updates its state in place with fused kernels (lerp, addcmul,",
+        "  addcdiv). Adam is about 12 numpy passes against about 5 torch kernels, and a",
+        "  float64 square root alone costs about 1.2 ms per 10^6 entries on this machine.",
+        "- torch's default (single-tensor) path is bimodal between runs: about 4.5 ms or",
+        "  9-11 ms for Adam at 10^6, depending on whether its temporary buffer page-faults.",
+        "",
     ]
     if not args.quick:
         RESULTS.write_text("\n".join(lines))
