@@ -11,17 +11,23 @@ import importlib
 from . import clipping, nn, problems, schedules
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
+from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
 from .run import History, minimize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "AMSGrad",
     "AdaGrad",
+    "Adadelta",
     "Adam",
+    "AdamW",
     "DivergenceError",
     "History",
+    "Lion",
     "Momentum",
+    "Nadam",
     "Nesterov",
     "Optimizer",
     "RMSProp",

@@ -14,17 +14,21 @@ from . import _checks
 
 __all__ = [
     "Constant",
+    "Cosine",
     "LinearDecay",
     "PowerDecay",
     "Schedule",
     "StepDecay",
+    "WarmupCosine",
     "constant",
+    "cosine_decay",
     "inverse_sqrt",
     "inverse_time",
     "linear_decay",
     "partial_sums",
     "power_decay",
     "step_decay",
+    "warmup_cosine",
 ]
 
 
@@ -154,6 +158,70 @@ class StepDecay(Schedule):
         return f"step decay x{self.factor:g} every {self.every}"
 
 
+class WarmupCosine(Schedule):
+    """Linear warm-up to eps_max, then a half cosine down to eps_min at k = total.
+
+    eps_k = eps_max (k + 1) / warmup                                    for k < warmup,
+    eps_k = eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2
+                                                                        for warmup <= k < total,
+    eps_k = eps_min                                                     for k >= total.
+
+    The warm-up reaches eps_max at k = warmup - 1 (and k = warmup starts the cosine at
+    eps_max); warmup = 0 is the cosine decay alone (Loshchilov & Hutter 2017). The tail
+    decides the sums: eps_min > 0 behaves like a constant (both sums diverge), eps_min = 0
+    stops after total steps (both sums are finite). Either way it fails Robbins-Monro.
+    """
+
+    _first = "eps_max"  # the name of the peak in error messages
+
+    def __init__(self, eps_max, warmup, total, eps_min=0.0):
+        self.eps_max = _checks.positive(self._first, eps_max)
+        self.warmup = _checks.nonnegative_int("warmup", warmup)
+        self.total = _checks.positive_int("total", total)
+        self.eps_min = _checks.nonnegative("eps_min", eps_min)
+        if self.total <= self.warmup:
+            raise ValueError(f"total must be an integer > warmup = {self.warmup}; got {total!r}")
+        if self.eps_min > self.eps_max:
+            raise ValueError(
+                f"eps_min must be a finite number in [0, {self._first} = {self.eps_max!r}]; "
+                f"got {eps_min!r}"
+            )
+
+    @property
+    def sum_diverges(self) -> bool:
+        return self.eps_min > 0
+
+    @property
+    def sum_of_squares_converges(self) -> bool:
+        return self.eps_min == 0
+
+    def eps(self, k):
+        warm = self.eps_max * (k + 1) / max(self.warmup, 1)
+        phase = np.minimum(k - self.warmup, self.total - self.warmup) / (self.total - self.warmup)
+        cosine = self.eps_min + (self.eps_max - self.eps_min) * (1 + np.cos(np.pi * phase)) / 2
+        return np.where(k < self.warmup, warm, cosine)
+
+    @property
+    def label(self) -> str:
+        warm = f"warm-up {self.warmup}, " if self.warmup else ""
+        return f"{warm}cosine to k={self.total}"
+
+
+class Cosine(WarmupCosine):
+    """eps_k = eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min.
+
+    :class:`WarmupCosine` with warmup = 0 (Loshchilov & Hutter 2017, without restarts).
+    """
+
+    _first = "eps0"
+
+    def __init__(self, eps0, total, eps_min=0.0):
+        super().__init__(eps0, 0, total, eps_min)
+
+    def __repr__(self) -> str:
+        return f"Cosine(eps0={self.eps_max!r}, total={self.total!r}, eps_min={self.eps_min!r})"
+
+
 def constant(eps) -> Constant:
     """eps_k = eps."""
     return Constant(eps)
@@ -182,6 +250,16 @@ def inverse_sqrt(eps0, k0=1.0) -> PowerDecay:
 def step_decay(eps0, factor=0.5, every=100) -> StepDecay:
     """eps_k = eps0 * factor^floor(k / every)."""
     return StepDecay(eps0, factor, every)
+
+
+def warmup_cosine(eps_max, warmup, total, eps_min=0.0) -> WarmupCosine:
+    """eps_max (k + 1) / warmup for k < warmup, then a half cosine to eps_min at k = total."""
+    return WarmupCosine(eps_max, warmup, total, eps_min)
+
+
+def cosine_decay(eps0, total, eps_min=0.0) -> Cosine:
+    """eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2 until k = total, then eps_min."""
+    return Cosine(eps0, total, eps_min)
 
 
 def partial_sums(schedule, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
