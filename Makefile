@@ -23,7 +23,7 @@ help:
 	@echo "make book   build the book into _build/html/ (creates .venv)"
 	@echo "make test   lint, unit tests, notebook re-execution (nbval), warning-free book build"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
-	@echo "make bench  time optimlib against torch.optim; writes benchmarks/RESULTS.md"
+	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
 	@echo "make clean  remove the build and the virtual environment"
 
 $(BOOK_DEPS): requirements.txt pyproject.toml
@@ -70,6 +70,7 @@ book-strict: $(DEV_DEPS) $(MATHJAX)
 
 bench: $(DEV_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
+	$(BIN)/python benchmarks/bench_book.py
 
 lab: $(BOOK_DEPS)
 	$(BIN)/python -m pip install --quiet 'jupyterlab>=4,<5'

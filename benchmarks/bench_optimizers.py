@@ -13,18 +13,14 @@ optimizer's own work is timed; torch runs on one thread, like numpy's elementwis
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import RESULTS, describe_machine, write_section
 
 import optimlib as ol
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 # optimlib optimizer, and the torch.optim configuration computing the same update.
 PAIRS = {
@@ -48,6 +44,22 @@ PAIRS = {
     "Adam": (
         lambda: ol.Adam(lr=1e-3, delta_in_sqrt=False),
         lambda p, **kw: torch.optim.Adam(p, lr=1e-3, **kw),
+    ),
+    "AdamW": (
+        lambda: ol.AdamW(lr=1e-3, weight_decay=1e-2),
+        lambda p, **kw: torch.optim.AdamW(p, lr=1e-3, weight_decay=1e-2, **kw),
+    ),
+    "AMSGrad": (
+        lambda: ol.AMSGrad(lr=1e-3),
+        lambda p, **kw: torch.optim.Adam(p, lr=1e-3, amsgrad=True, **kw),
+    ),
+    "Nadam": (
+        lambda: ol.Nadam(lr=2e-3),
+        lambda p, **kw: torch.optim.NAdam(p, lr=2e-3, **kw),
+    ),
+    "Adadelta": (
+        lambda: ol.Adadelta(lr=1.0, rho=0.9, delta=1e-6),
+        lambda p, **kw: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6, **kw),
     ),
 }
 TORCH_PATHS = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}
@@ -102,21 +114,6 @@ def measure(name, dim, dtype, rounds, budget=0.05):
     return {key: statistics.median(values) for key, values in times.items()}
 
 
-def describe_machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"numpy {np.__version__}, torch {torch.__version__} (1 thread)"
-    )
-
-
 def fmt_time(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} us"
@@ -164,16 +161,16 @@ def main():
                 results[(name, dim, dtype)] = measure(name, dim, dtype, rounds)
                 print(table({(name, dim, dtype): results[(name, dim, dtype)]})[-1], flush=True)
     lines = [
-        "# optimlib vs torch.optim: time per step",
+        "## optimlib vs torch.optim: time per step",
         "",
-        f"Machine: {describe_machine()}.",
+        f"Machine: {describe_machine(f', torch {torch.__version__} (1 thread)')}.",
         "",
         "Median over interleaved rounds in one process; ratio = optimlib time / torch time",
         "(below 1: optimlib is faster). Same precomputed gradient on both sides.",
         "",
         *table(results),
         "",
-        "## Reading the table",
+        "### Reading the table",
         "",
         "- Small d: the step is Python overhead on both sides; optimlib's (argument checks,",
         "  finiteness checks, a schedule lookup) is lighter than torch.optim's.",
@@ -187,8 +184,8 @@ def main():
         "",
     ]
     if not args.quick:
-        RESULTS.write_text("\n".join(lines))
-        print(f"wrote {RESULTS}")
+        write_section("optimizers", lines)
+        print(f"wrote the optimizers section of {RESULTS}")
 
 
 if __name__ == "__main__":

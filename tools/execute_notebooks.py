@@ -27,7 +27,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def execute(path: Path, timeout: int = 120) -> float:
+def execute(path: Path, timeout: int = 120, write: bool = True) -> float:
+    """Execute a notebook; store its fresh outputs when ``write``; return the seconds taken."""
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
@@ -38,7 +39,8 @@ def execute(path: Path, timeout: int = 120) -> float:
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
-    nbformat.write(notebook, path)
+    if write:
+        nbformat.write(notebook, path)
     return seconds
 
 
