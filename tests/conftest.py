@@ -1,4 +1,4 @@
-"""Shared fixtures: figures are drawn off-screen, one fresh Axes per test."""
+"""Shared fixtures: off-screen figures with a fresh Axes per test; torch kept as found."""
 
 import matplotlib
 
@@ -14,3 +14,15 @@ def ax():
     fig, ax = plt.subplots()
     yield ax
     plt.close(fig)
+
+
+@pytest.fixture
+def torch_default_dtype_unchanged():
+    """Fail a test that leaves torch's global default dtype changed (it would leak)."""
+    import torch  # only the modules that compare with torch pay for importing it
+
+    before = torch.get_default_dtype()
+    yield
+    after = torch.get_default_dtype()
+    torch.set_default_dtype(before)
+    assert after == before, f"a test changed torch's default dtype to {after}"

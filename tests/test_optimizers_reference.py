@@ -44,14 +44,8 @@ RTOL = 1e-13
 MAX_AMPLIFICATION = 10
 
 
-@pytest.fixture(autouse=True)
-def _torch_default_dtype_unchanged():
-    """No test may change torch's global default dtype: it would leak into later tests."""
-    before = torch.get_default_dtype()
-    yield
-    after = torch.get_default_dtype()
-    torch.set_default_dtype(before)
-    assert after == before, f"a test changed torch's default dtype to {after}"
+# No test here may leave torch's global default dtype changed (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("torch_default_dtype_unchanged")
 
 
 class LogSumExpQuartic:
