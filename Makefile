@@ -12,16 +12,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BOOK_DEPS := $(VENV)/.book-deps
 DEV_DEPS  := $(VENV)/.dev-deps
-MATHJAX   := _mjstatic/mathjax/tex-mml-chtml.js
+VENDOR    := _vendor
+MATHJAX_VERSION      := 3.2.2
+HTML_MANAGER_VERSION := 1.0.15
+REQUIREJS_VERSION    := 2.3.8
+MATHJAX    := $(VENDOR)/mathjax/tex-mml-chtml.js
+WIDGETS_JS := $(VENDOR)/widgets/embed-amd.js
+OFFLINE    := $(MATHJAX) $(WIDGETS_JS)
 JB_FLAGS  := -W -n --keep-going
 # nbval: one kernel per notebook, two notebooks at a time on CI's two cores.
 NBVAL_FLAGS := --nbval --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider -n 2 --dist loadfile
 
-.PHONY: book test lint unit nbval book-strict bench lab clean help
+.PHONY: book test lint unit nbval book-strict browser bench lab clean help
 
 help:
 	@echo "make book   build the book into _build/html/ (creates .venv)"
-	@echo "make test   lint, unit tests, notebook re-execution (nbval), warning-free book build"
+	@echo "make test   lint, unit tests, notebook re-execution (nbval), warning-free book build,"
+	@echo "            every page checked offline in headless Chromium"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
 	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
 	@echo "make clean  remove the build and the virtual environment"
@@ -36,21 +43,33 @@ $(DEV_DEPS): $(BOOK_DEPS) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# MathJax 3 from the npm registry, served by the book itself: formulas render offline.
+# The site's scripts come from the npm registry, pinned, and are served by the book
+# itself, so a reader without network sees rendered formulas: MathJax 3, and the
+# ipywidgets embed manager (with RequireJS) that pages carrying widget state load.
 $(MATHJAX):
 	rm -rf _build/npm-mathjax && mkdir -p _build/npm-mathjax
-	cd _build/npm-mathjax && npm install --silent --no-audit --no-fund mathjax@3
-	mkdir -p _mjstatic/mathjax/output/chtml/fonts _mjstatic/mathjax/input/tex
-	cp _build/npm-mathjax/node_modules/mathjax/es5/tex-mml-chtml.js _mjstatic/mathjax/
-	cp _build/npm-mathjax/node_modules/mathjax/LICENSE _mjstatic/mathjax/
-	cp -r _build/npm-mathjax/node_modules/mathjax/es5/output/chtml/fonts/woff-v2 _mjstatic/mathjax/output/chtml/fonts/
-	cp -r _build/npm-mathjax/node_modules/mathjax/es5/input/tex/extensions _mjstatic/mathjax/input/tex/
+	cd _build/npm-mathjax && npm install --silent --no-audit --no-fund mathjax@$(MATHJAX_VERSION)
+	mkdir -p $(VENDOR)/mathjax/output/chtml/fonts $(VENDOR)/mathjax/input/tex
+	cp _build/npm-mathjax/node_modules/mathjax/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
+	cp _build/npm-mathjax/node_modules/mathjax/LICENSE $(VENDOR)/mathjax/
+	cp -r _build/npm-mathjax/node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
+	cp -r _build/npm-mathjax/node_modules/mathjax/es5/input/tex/extensions $(VENDOR)/mathjax/input/tex/
 
-book: $(BOOK_DEPS) $(MATHJAX)
+# `npm pack` fetches a package's own files without its dependency tree.
+$(WIDGETS_JS): tools/site/widgets-setup.js
+	rm -rf _build/npm-widgets && mkdir -p _build/npm-widgets $(VENDOR)/widgets
+	cd _build/npm-widgets && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) requirejs@$(REQUIREJS_VERSION) >/dev/null
+	cd _build/npm-widgets && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp _build/npm-widgets/requirejs-*/package/require.js $(VENDOR)/widgets/
+	cd _build/npm-widgets/jupyter-widgets-html-manager-*/package && \
+	  cp dist/embed-amd.js dist/embed.js.LICENSE.txt dist/*.woff* dist/*.ttf dist/*.eot dist/*.svg $(CURDIR)/$(VENDOR)/widgets/
+	cp tools/site/widgets-setup.js $(VENDOR)/widgets/
+
+book: $(BOOK_DEPS) $(OFFLINE)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is in _build/html/ (open _build/html/index.html)."
 
-test: lint unit nbval book-strict
+test: lint unit nbval book-strict browser
 
 lint: $(DEV_DEPS)
 	$(BIN)/ruff check .
@@ -64,9 +83,17 @@ nbval: $(DEV_DEPS)
 	$(BIN)/python -m pytest book $(NBVAL_FLAGS) -q; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "nbval: no notebooks yet"; else exit $$status; fi
 
-book-strict: $(DEV_DEPS) $(MATHJAX)
+book-strict: $(BOOK_DEPS) $(OFFLINE)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+# Every page of the built book in headless Chromium with no network (system Chromium:
+# apt-get install chromium); screenshots of two chapters land in _build/screenshots/.
+# It needs only the book's packages and websocket-client (not torch: the Pages workflow
+# runs it too).
+browser: $(BOOK_DEPS)
+	$(BIN)/python -m pip install --quiet "$$(grep '^websocket-client' requirements-dev.txt)"
+	$(BIN)/python tools/browser_check.py _build/html --screenshots _build/screenshots
 
 bench: $(DEV_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
@@ -77,4 +104,4 @@ lab: $(BOOK_DEPS)
 	$(BIN)/jupyter lab book/
 
 clean:
-	rm -rf _build _mjstatic $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf _build $(VENDOR) $(VENV) .pytest_cache .ruff_cache .hypothesis

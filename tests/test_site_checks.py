@@ -1,0 +1,153 @@
+"""The checks behind the published site: chapter notebooks' shared cells, and the
+browser check, which must catch each defect it claims to (run on a small broken site)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import browser_check  # noqa: E402
+import notebook_cells  # noqa: E402
+
+URL = notebook_cells.repository_url()
+
+
+@pytest.mark.parametrize("path", notebook_cells.chapters(), ids=lambda p: p.stem)
+def test_every_chapter_has_the_install_cell_and_twinned_explorers(path):
+    assert notebook_cells.problems(nbformat.read(path, as_version=4), URL) == []
+
+
+def _notebook(*sources_and_tags):
+    nb = nbformat.v4.new_notebook()
+    for source, tags in sources_and_tags:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    return nb
+
+
+INSTALL = (notebook_cells.install_source(URL), ["remove-cell", notebook_cells.INSTALL_TAG])
+EXPLORER = ("ol.widgets.explorer(panel, {})", sorted(notebook_cells.EXPLORER_TAGS))
+TWIN = ("ol.widgets.small_multiples(panel, {})", ["static-twin"])
+
+
+def test_notebook_problems_are_found():
+    assert notebook_cells.problems(_notebook(INSTALL, EXPLORER, TWIN), URL) == []
+    assert "install cell" in notebook_cells.problems(_notebook(EXPLORER, TWIN), URL)[0]
+    stale = (INSTALL[0].replace(URL, "https://example.org/x"), INSTALL[1])
+    assert "out of date" in notebook_cells.problems(_notebook(stale), URL)[0]
+    assert "without a static twin" in notebook_cells.problems(_notebook(INSTALL, EXPLORER), URL)[0]
+    untagged = ("ol.widgets.explorer(panel, {})", ["remove-output"])
+    assert "lacks tags" in notebook_cells.problems(_notebook(INSTALL, untagged, TWIN), URL)[0]
+
+
+def test_write_install_cell_inserts_once_and_refreshes(tmp_path):
+    path = tmp_path / "ch.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, path)
+    assert notebook_cells.write_install_cell(path, URL)
+    assert not notebook_cells.write_install_cell(path, URL)
+    cells = nbformat.read(path, as_version=4).cells
+    assert [c.cell_type for c in cells] == ["markdown", "code", "code"]
+    assert cells[1].source == notebook_cells.install_source(URL)
+    assert notebook_cells.write_install_cell(path, "https://example.org/fork")
+    assert "example.org/fork" in nbformat.read(path, as_version=4).cells[1].source
+
+
+def test_raw_tex_is_found_outside_rendered_math():
+    assert browser_check.raw_tex("the rate (kappa - 1) costs $5") == []
+    assert len(browser_check.raw_tex(r"see \(x^2 and $$ y and \begin{align}")) == 3
+
+
+def test_heading_order():
+    assert browser_check.heading_problems([(1, "T"), (2, "a"), (3, "b"), (2, "c")]) == []
+    assert browser_check.heading_problems([(1, "T"), (3, "skip")])
+    assert browser_check.heading_problems([(2, "no title")])
+    assert browser_check.heading_problems([(1, "T"), (1, "again")])
+
+
+def test_explorers_need_a_twin_with_a_figure():
+    explorer, twin = {"twin": False, "figures": 0}, {"twin": True, "figures": 3}
+    assert browser_check.twin_problems([explorer, twin, explorer, twin]) == []
+    assert browser_check.twin_problems([explorer])
+    assert browser_check.twin_problems([explorer, explorer, twin])
+    assert browser_check.twin_problems([explorer, {"twin": True, "figures": 0}])
+
+
+def test_links_into_the_site_must_resolve(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text('<h2 id="known">x</h2>')
+    origin, page = "http://127.0.0.1:1", "http://127.0.0.1:1/book/b.html"
+    links = [
+        f"{origin}/book/a.html#known",
+        f"{origin}/book/a.html#unknown",
+        f"{origin}/book/missing.html",
+        f"{page}#live-only",
+        "https://example.org/elsewhere",
+    ]
+    (tmp_path / "book" / "b.html").write_text("<p>b</p>")
+    broken = browser_check.broken_links(links, origin, tmp_path, page, ["live-only"])
+    assert len(broken) == 2
+    assert "#unknown" in broken[0] and "missing.html" in broken[1]
+
+
+BROKEN_PAGE = """<!DOCTYPE html><html><head><title>t</title>
+<link rel="icon" href="data:,">
+<script src="https://cdn.example.org/lib.js"></script>
+<script>console.error("boom");</script>
+</head><body><article>
+<h1>Title</h1><h3>Skipped a level</h3>
+<p>Unrendered \\(x^2\\) math.</p>
+<img src="figure.png"><img src="missing.png" alt="a figure that is not there">
+<a href="nowhere.html">a broken link</a>
+<div class="cell tag_explorer"><p>live widget</p></div>
+<div style="width: 2000px">too wide for a phone</div>
+</article></body></html>
+"""
+GOOD_PAGE = """<!DOCTYPE html><html><head><title>t</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"></head><body><article>
+<h1>Title</h1><h2 id="s">Section</h2>
+<img src="figure.png" alt="a described figure"><a href="#s">here</a>
+<div class="cell tag_explorer"><p>live widget</p></div>
+<div class="cell tag_static-twin"><img src="figure.png" alt="small multiples"></div>
+</article></body></html>
+"""
+
+
+@pytest.mark.skipif(
+    not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),
+    reason="no Chromium here (.ci/run installs it)",
+)
+def test_the_browser_check_catches_each_defect(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    png = (ROOT / "docs" / "screenshot-chapter-1.png").read_bytes()
+    (book / "figure.png").write_bytes(png)
+    (book / "bad.html").write_text(BROKEN_PAGE)
+    (book / "good.html").write_text(GOOD_PAGE)
+
+    reports = {r.name: r.problems for r in browser_check.run(tmp_path, tmp_path / "shots")}
+
+    assert reports["good.html"] == []
+    bad = "\n".join(reports["bad.html"])
+    for expected in (
+        "request off the site: https://cdn.example.org/lib.js",
+        "console error: boom",
+        "raw TeX",
+        "image without alt text",
+        "image did not load",
+        "broken link",
+        "h3",
+        "no static twin",
+        "scrolls sideways",
+    ):
+        assert expected in bad, (expected, bad)

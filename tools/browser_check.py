@@ -1,0 +1,409 @@
+"""Open every page of the built book in headless Chromium, offline, and check it as a reader.
+
+    python tools/browser_check.py _build/html --screenshots _build/screenshots
+
+The site is served from 127.0.0.1 and Chromium may resolve no other host, so a page
+that needs the network fails here as it would in a lecture hall without one. For each
+page under ``book/`` the check asserts:
+
+* no console error, uncaught exception or failed request, and no request off the site;
+* all math rendered: every ``.math`` element holds MathJax output, no MathJax error,
+  and no raw TeX (``\\(``, ``\\[``, ``$$``, ``\\begin{``) left in the text;
+* every image has alt text and loaded (non-zero natural width);
+* every link into the site resolves: the file exists and so does its ``#fragment``;
+* headings: one ``h1``, and no level skipped on the way down;
+* every explorer cell (tag ``explorer``: a live widget, removed from the page) is
+  followed by its static twin (tag ``static-twin``) showing a loaded figure;
+* at phone width (390 px) the page does not scroll sideways.
+
+It prints each page's load time, time until the math is typeset and weight, keeps two
+pages' screenshots (desktop and phone width) in ``--screenshots``, and exits 1 listing
+every failure. Chromium comes from the system (``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import http.server
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websocket  # websocket-client: Chromium's DevTools protocol runs over a websocket
+
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
+DESKTOP = {"width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": False}
+# Two chapters' pages are kept as screenshots: desktop, phone width, and a phone-width figure.
+SCREENSHOT_PAGES = ("01-gradient-descent.html", "05-momentum.html")
+RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\begin\{")
+PAGE_TIMEOUT = 60.0
+
+# Runs in the page once it has loaded and MathJax has typeset; returns what Python checks.
+INSPECT_PAGE = r"""
+(async () => {
+  const imgs = [...document.images];
+  for (const img of imgs) img.loading = "eager";
+  await Promise.all(imgs.map((img) => img.decode().catch(() => null)));
+  const skip = "script, style, pre, code, textarea, mjx-container, .highlight";
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest(skip)) texts.push(node.textContent);
+  }
+  const article = document.querySelector("article") || document.body;
+  const cells = [...article.querySelectorAll(".cell.tag_explorer, .cell.tag_static-twin")];
+  const nav = performance.getEntriesByType("navigation")[0];
+  const bytes = performance.getEntriesByType("resource")
+    .reduce((sum, r) => sum + r.encodedBodySize, nav.encodedBodySize);
+  return {
+    text: texts.join("\n"),
+    math: document.querySelectorAll(".math").length,
+    mathUnrendered: [...document.querySelectorAll(".math")]
+      .filter((el) => !el.querySelector("mjx-container"))
+      .map((el) => el.textContent.slice(0, 80)),
+    mathErrors: [...document.querySelectorAll("mjx-merror, [data-mjx-error]")]
+      .map((el) => el.getAttribute("data-mjx-error") || el.textContent.slice(0, 80)),
+    rendered: document.querySelectorAll("mjx-container").length,
+    images: imgs.map((img) => ({src: img.currentSrc || img.src, alt: img.alt || "",
+                                ok: img.complete && img.naturalWidth > 0})),
+    links: [...document.querySelectorAll("a[href]")].map((a) => a.href),
+    ids: [...document.querySelectorAll("[id]")].map((el) => el.id),
+    headings: [...article.querySelectorAll("h1, h2, h3, h4, h5, h6")]
+      .map((h) => [Number(h.tagName[1]), h.textContent.trim().slice(0, 60)]),
+    cells: cells.map((c) => ({
+      twin: c.classList.contains("tag_static-twin"),
+      figures: [...c.querySelectorAll("img")].filter((i) => i.naturalWidth > 0).length,
+    })),
+    loadMs: nav.loadEventEnd,
+    bytes: bytes,
+  };
+})()
+"""
+MATH_TYPESET = """
+(window.MathJax && MathJax.startup && MathJax.startup.promise)
+  ? MathJax.startup.promise.then(() => performance.now()) : -1
+"""
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+# --- checks on what the page reported (pure functions, unit-tested) -------------------
+def raw_tex(text: str) -> list[str]:
+    """Snippets of text around TeX delimiters that MathJax should have replaced."""
+    return [text[max(m.start() - 20, 0) : m.end() + 20] for m in RAW_TEX.finditer(text)]
+
+
+def heading_problems(headings: list[tuple[int, str]]) -> list[str]:
+    """One h1 first, and never more than one level deeper than the heading before."""
+    levels = [level for level, _ in headings]
+    problems = []
+    if levels.count(1) != 1 or (levels and levels[0] != 1):
+        problems.append(f"expected one h1 at the top, found levels {levels[:6]}...")
+    for (before, _), (level, title) in itertools.pairwise(headings):
+        if level > before + 1:
+            problems.append(f"heading h{level} {title!r} follows an h{before}")
+    return problems
+
+
+def twin_problems(cells: list[dict]) -> list[str]:
+    """Every explorer cell is followed, before the next explorer, by a twin with a figure."""
+    problems, waiting = [], 0
+    for cell in cells:
+        if not cell["twin"]:
+            if waiting:
+                problems.append("an explorer has no static twin before the next explorer")
+            waiting = 1
+        elif cell["figures"] == 0:
+            problems.append("a static twin shows no loaded figure")
+        else:
+            waiting = 0
+    if waiting:
+        problems.append("the last explorer on the page has no static twin after it")
+    return problems
+
+
+@functools.cache
+def _ids_in(path: Path) -> frozenset[str]:
+    html = path.read_text(encoding="utf-8", errors="replace")
+    return frozenset(re.findall(r'\b(?:id|name)="([^"]+)"', html))
+
+
+def broken_links(links: list[str], origin: str, root: Path, page_url: str, page_ids) -> list:
+    """Links into the site whose file or #fragment does not exist."""
+    broken = []
+    for link in sorted(set(links)):
+        if not link.startswith(origin + "/"):
+            continue
+        url = urllib.parse.urlsplit(link)
+        path = urllib.parse.unquote(url.path).lstrip("/")
+        target = root / path
+        if path == "" or path.endswith("/"):
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{link} (no file {target.relative_to(root)})")
+            continue
+        if url.fragment and target.suffix == ".html":
+            same_page = link.split("#")[0] == page_url.split("#")[0]
+            ids = set(_ids_in(target)) | (set(page_ids) if same_page else set())
+            if urllib.parse.unquote(url.fragment) not in ids:
+                broken.append(f"{link} (no #{url.fragment} in {target.name})")
+    return broken
+
+
+# --- Chromium over the DevTools protocol ----------------------------------------------
+class DevTools:
+    """A minimal synchronous DevTools-protocol client for one page."""
+
+    def __init__(self, ws_url: str):
+        self.ws = websocket.create_connection(ws_url, timeout=PAGE_TIMEOUT, suppress_origin=True)
+        self.events: list[dict] = []
+        self._id = 0
+
+    def call(self, method: str, **params):
+        self._id += 1
+        self.ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self._id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, method: str, timeout: float = PAGE_TIMEOUT) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event.get("method") == method:
+                    return event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {method} within {timeout:.0f} s")
+            self.ws.settimeout(remaining)
+            self.events.append(json.loads(self.ws.recv()))
+
+    def evaluate(self, expression: str):
+        result = self.call(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def close(self):
+        self.ws.close()
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    sys.exit("browser check: Chromium not found; install it: apt-get install -y chromium")
+
+
+def start_chromium(profile: str, origin_host: str) -> tuple[subprocess.Popen, str]:
+    """Chromium with no network but the local server; returns it and its page's socket."""
+    process = subprocess.Popen(
+        [
+            find_chromium(),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-extensions",
+            "--disable-sync",
+            f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {origin_host}",
+            "--remote-debugging-port=0",
+            "--remote-allow-origins=*",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port_file = Path(profile) / "DevToolsActivePort"
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text().strip():
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            sys.exit("browser check: Chromium did not start (no DevToolsActivePort)")
+        time.sleep(0.1)
+    port = port_file.read_text().split()[0]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
+        targets = json.load(response)
+    page = next(t for t in targets if t["type"] == "page")
+    return process, page["webSocketDebuggerUrl"]
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+# --- one page ---------------------------------------------------------------------------
+@dataclass
+class PageReport:
+    name: str
+    problems: list[str] = field(default_factory=list)
+    load_ms: float = 0.0
+    math_ms: float = -1.0
+    kilobytes: float = 0.0
+    formulas: int = 0
+    images: int = 0
+
+
+def browser_problems(events: list[dict], origin: str) -> list[str]:
+    """Console errors, uncaught exceptions, failed or off-site requests, from the events."""
+    problems, urls = [], {}
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            args = " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+            problems.append(f"console error: {args[:200]}")
+        elif method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            text = details.get("exception", {}).get("description", details.get("text"))
+            problems.append(f"uncaught exception: {str(text)[:200]}")
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            entry = params["entry"]
+            problems.append(f"browser error: {entry['text'][:160]} {entry.get('url', '')}")
+        elif method == "Network.requestWillBeSent":
+            url = urls[params["requestId"]] = params["request"]["url"]
+            if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(origin):
+                problems.append(f"request off the site: {url}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            url = urls.get(params["requestId"], params["requestId"])
+            problems.append(f"failed request: {params.get('errorText')} {url}")
+    return problems
+
+
+def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
+    report = PageReport(name=url.rsplit("/", 1)[-1])
+    tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
+    tab.events.clear()
+    tab.call("Page.navigate", url=url)
+    tab.wait_for("Page.loadEventFired")
+    report.math_ms = float(tab.evaluate(MATH_TYPESET))
+    page = tab.evaluate(INSPECT_PAGE)
+    report.load_ms, report.kilobytes = page["loadMs"], page["bytes"] / 1024
+    report.formulas, report.images = page["rendered"], len(page["images"])
+
+    found = report.problems
+    found += browser_problems(tab.events, origin)
+    if page["math"] and report.math_ms < 0:
+        found.append("the page has math but MathJax did not start")
+    found += [f"math not rendered: {text!r}" for text in page["mathUnrendered"]]
+    found += [f"MathJax error: {text!r}" for text in page["mathErrors"]]
+    found += [f"raw TeX in the text: {snippet!r}" for snippet in raw_tex(page["text"])]
+    for image in page["images"]:
+        if not image["alt"].strip():
+            found.append(f"image without alt text: {image['src'][-60:]}")
+        if not image["ok"]:
+            found.append(f"image did not load: {image['src'][-60:]}")
+    found += [
+        f"broken link: {link}"
+        for link in broken_links(page["links"], origin, root, url, page["ids"])
+    ]
+    found += heading_problems([tuple(h) for h in page["headings"]])
+    found += twin_problems(page["cells"])
+
+    tab.call("Emulation.setDeviceMetricsOverride", **PHONE)
+    overflow = tab.evaluate(OVERFLOW)
+    if overflow > 1:
+        found.append(
+            f"at phone width ({PHONE['width']} px) the page scrolls sideways by {overflow} px"
+        )
+    return report
+
+
+def screenshot(tab: DevTools, metrics: dict, path: Path, height: int, at: str = "") -> None:
+    """A screenshot of the viewport, scrolled to the first element matching ``at``."""
+    tab.call("Emulation.setDeviceMetricsOverride", **{**metrics, "height": height})
+    scroll = f"document.querySelector({at!r})?.scrollIntoView();" if at else "scrollTo(0, 0);"
+    tab.evaluate(scroll + "new Promise((done) => setTimeout(done, 300))")
+    data = tab.call("Page.captureScreenshot", format="png")["data"]
+    path.write_bytes(base64.b64decode(data))
+
+
+def pages_of(root: Path) -> list[Path]:
+    pages = sorted((root / "book").glob("*.html"))
+    if not pages:
+        sys.exit(f"browser check: no pages in {root / 'book'}; build the book first (make book)")
+    return pages
+
+
+def run(root: Path, screenshots: Path | None) -> list[PageReport]:
+    server, origin = serve(root)
+    profile = tempfile.mkdtemp(prefix="browser-check-")
+    chromium, ws_url = start_chromium(profile, "127.0.0.1")
+    tab = DevTools(ws_url)
+    reports = []
+    try:
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            tab.call(f"{domain}.enable")
+        for page in pages_of(root):
+            url = f"{origin}/{page.relative_to(root).as_posix()}"
+            try:
+                reports.append(check_page(tab, url, root, origin))
+            except (TimeoutError, RuntimeError, websocket.WebSocketException) as error:
+                reports.append(PageReport(name=page.name, problems=[f"check failed: {error}"]))
+            if screenshots is not None and page.name in SCREENSHOT_PAGES:
+                screenshots.mkdir(parents=True, exist_ok=True)
+                stem = page.stem
+                screenshot(tab, DESKTOP, screenshots / f"{stem}-desktop.png", 2400)
+                screenshot(tab, PHONE, screenshots / f"{stem}-phone.png", 1800)
+                figure = screenshots / f"{stem}-phone-figure.png"
+                screenshot(tab, PHONE, figure, 1200, at="figure img, .cell_output img")
+    finally:
+        tab.close()
+        chromium.kill()
+        chromium.wait()
+        server.shutdown()
+        shutil.rmtree(profile, ignore_errors=True)
+    return reports
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", type=Path, help="the built site, e.g. _build/html")
+    parser.add_argument("--screenshots", type=Path, help="folder for two pages' screenshots")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1")
+    reports = run(args.root.resolve(), args.screenshots)
+
+    print(f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB':>7} {'formulas':>8} {'images':>6}")
+    for r in reports:
+        print(
+            f"{r.name:42} {r.load_ms:8.0f} {r.math_ms:8.0f} {r.kilobytes:7.0f} "
+            f"{r.formulas:8d} {r.images:6d}"
+        )
+    failures = [(r.name, p) for r in reports for p in r.problems]
+    for name, problem in failures:
+        print(f"FAIL {name}: {problem}")
+    print(f"browser check: {len(reports)} pages, {len(failures)} problems")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
