@@ -16,8 +16,9 @@ page under ``book/`` the check asserts:
   followed by its static twin (tag ``static-twin``) showing a loaded figure;
 * at phone width (390 px) the page does not scroll sideways.
 
-It prints each page's load time, time until the math is typeset and weight, keeps two
-pages' screenshots (desktop and phone width) in ``--screenshots``, and exits 1 listing
+It prints each page's load time, time until the math is typeset, and the bytes it fetched
+(shared scripts come from the cache after the first page), keeps two pages'
+screenshots (desktop and phone width) in ``--screenshots``, and exits 1 listing
 every failure. Chromium comes from the system (``apt-get install chromium``).
 """
 
@@ -119,16 +120,16 @@ def heading_problems(headings: list[tuple[int, str]]) -> list[str]:
 
 def twin_problems(cells: list[dict]) -> list[str]:
     """Every explorer cell is followed, before the next explorer, by a twin with a figure."""
-    problems, waiting = [], 0
+    problems, waiting = [], False
     for cell in cells:
         if not cell["twin"]:
             if waiting:
                 problems.append("an explorer has no static twin before the next explorer")
-            waiting = 1
+            waiting = True
         elif cell["figures"] == 0:
             problems.append("a static twin shows no loaded figure")
         else:
-            waiting = 0
+            waiting = False
     if waiting:
         problems.append("the last explorer on the page has no static twin after it")
     return problems
@@ -392,10 +393,13 @@ def main(argv=None) -> int:
     os.environ.setdefault("NO_PROXY", "127.0.0.1")
     reports = run(args.root.resolve(), args.screenshots)
 
-    print(f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB':>7} {'formulas':>8} {'images':>6}")
+    print(
+        f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB fetched':>10} "
+        f"{'formulas':>8} {'images':>6}"
+    )
     for r in reports:
         print(
-            f"{r.name:42} {r.load_ms:8.0f} {r.math_ms:8.0f} {r.kilobytes:7.0f} "
+            f"{r.name:42} {r.load_ms:8.0f} {r.math_ms:8.0f} {r.kilobytes:10.0f} "
             f"{r.formulas:8d} {r.images:6d}"
         )
     failures = [(r.name, p) for r in reports for p in r.problems]
