@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import clipping, nn, problems, schedules
+from . import clipping, compare, nn, problems, schedules
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
 from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
@@ -34,6 +34,7 @@ __all__ = [
     "clip_by_norm",
     "clip_by_value",
     "clipping",
+    "compare",
     "explorers",
     "minimize",
     "nn",

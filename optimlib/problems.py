@@ -13,7 +13,8 @@ value ``f_star`` where they are known.
   f(w) = (1/N) sum_i L_i(w) with minibatch gradients (chapters 3 and 4); their
   ``synthetic`` versions also know the true risk, the expected loss on new data.
 * :func:`two_spirals`: a classic data set that a linear model cannot fit but a small
-  MLP can (chapter 9).
+  MLP can (chapter 9); :class:`Network` makes an MLP classifier on such data a finite
+  sum that :func:`optimlib.minimize` trains with minibatches.
 
 ``f`` accepts a stack of points, shape (..., dim), and returns shape (...), so a whole
 contour grid costs one call; for a single point it returns a float. Arrays that
@@ -30,12 +31,14 @@ import warnings
 import numpy as np
 
 from . import _checks
+from . import nn as _nn
 
 __all__ = [
     "Cliff",
     "FiniteSum",
     "LinearRegression",
     "LogisticRegression",
+    "Network",
     "Problem",
     "Quadratic",
     "Rosenbrock",
@@ -1032,3 +1035,72 @@ def two_spirals(N, rng, noise=0.1, turns=1.5) -> tuple[np.ndarray, np.ndarray]:
     X = (turns * t)[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     X += noise * rng.standard_normal((N, 2))
     return X, y
+
+
+class Network(FiniteSum):
+    """An MLP classifier on a data set, as a finite-sum problem of its flat parameters.
+
+    f(theta) = (1/N) sum_i L_i(theta), L_i the cross-entropy of example (X[i], y[i])
+    under ``mlp`` (an :class:`optimlib.nn.MLP` with ``loss="cross_entropy"``), so an
+    optimizer trains the network exactly as it minimizes any other problem:
+    ``minimize(Network(mlp, X, y, rng), opt, steps, batch_size=m, rng=...)``.
+
+    The full gradient and the minibatch gradients come from the MLP's backpropagation on
+    the chosen rows (one backward pass, not N per-example ones); ``per_example_grads``,
+    needed only for :meth:`minibatch_variance`, takes one pass per example. The start
+    ``x0`` is ``mlp.init_params(rng)``, a fresh random initialization, unless given.
+    The minimizer and optimal value are unknown (``x_star`` and ``f_star`` are None).
+    Batch normalization is refused: with it an example's loss depends on the others in
+    its minibatch, so the objective is no longer a fixed sum.
+    """
+
+    def __init__(self, mlp, X, y, rng=None, x0=None):
+        if not isinstance(mlp, _nn.MLP):
+            raise ValueError(f"mlp must be an optimlib.nn.MLP; got {type(mlp).__name__}")
+        if mlp.loss_name != "cross_entropy" or mlp.batch_norm:
+            raise ValueError(
+                f"mlp must be a classifier (loss='cross_entropy') without batch norm; got {mlp!r}"
+            )
+        labels = mlp._check_y(y, X)
+        mlp._check_X(X, np.float64)
+        super().__init__(X, labels)
+        self.mlp, self.labels = mlp, _frozen(labels).astype(np.int64)
+        self.labels.flags.writeable = False
+        self.dim = mlp.num_params
+        if x0 is None:
+            if rng is None:
+                raise ValueError("rng: a Network needs an rng to initialize x0 (or an x0)")
+            x0 = mlp.init_params(_generator(rng))
+        self.x0 = _frozen(_vector("x0", x0, self.dim))
+        self.name = f"MLP {list(mlp.sizes)} on N={self.N} examples"
+
+    def per_example_losses(self, w, idx=None) -> np.ndarray:
+        X, labels = self._examples(idx)
+        w = self._points(w, "w")
+        flat = w.reshape(-1, self.dim)
+        rows = np.arange(len(labels))
+        losses = [-_nn.log_softmax(self.mlp.forward(t, X), axis=1)[rows, labels] for t in flat]
+        return np.array(losses).reshape((*w.shape[:-1], len(labels)))
+
+    def per_example_grads(self, w, idx=None) -> np.ndarray:
+        X, labels = self._examples(idx)
+        w = self._point(w, "w")
+        return np.array([self.mlp.grad(w, X[i : i + 1], labels[i : i + 1]) for i in range(len(X))])
+
+    def grad(self, w) -> np.ndarray:
+        return self.mlp.grad(self._point(w, "w"), self.X, self.labels)
+
+    def minibatch_grad(self, w, m, rng, reduction="mean") -> np.ndarray:
+        """The MLP's gradient on m distinct random examples (times N with "sum")."""
+        reduction = _reduction(reduction)
+        X, labels = self._examples(self.sample_indices(m, rng))
+        g = self.mlp.grad(self._point(w, "w"), X, labels)
+        return self.N * g if reduction == "sum" else g
+
+    def accuracy(self, w) -> float:
+        """The fraction of the N examples whose predicted class is the label."""
+        return self.mlp.accuracy(self._point(w, "w"), self.X, self.labels)
+
+    def _examples(self, idx):
+        X, _ = self._rows(idx)
+        return X, self.labels if idx is None else self.labels[np.asarray(idx)]
