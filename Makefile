@@ -23,7 +23,7 @@ JB_FLAGS  := -W -n --keep-going
 # nbval: one kernel per notebook, two notebooks at a time on CI's two cores.
 NBVAL_FLAGS := --nbval --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider -n 2 --dist loadfile
 
-.PHONY: book test lint unit nbval book-strict browser bench lab clean help
+.PHONY: book test lint unit nbval book-strict browser bench data lab clean help
 
 help:
 	@echo "make book   build the book into _build/html/ (creates .venv)"
@@ -31,6 +31,7 @@ help:
 	@echo "            every page checked offline in headless Chromium"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
 	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
+	@echo "make data   re-run chapter 9's tuning sweep (minutes): book/data/head_to_head.json"
 	@echo "make clean  remove the build and the virtual environment"
 
 $(BOOK_DEPS): requirements.txt pyproject.toml
@@ -98,6 +99,11 @@ browser: $(BOOK_DEPS)
 bench: $(DEV_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
 	$(BIN)/python benchmarks/bench_book.py
+
+# Chapter 9 reads this file: the sweep is far beyond a notebook's 10 s budget, and
+# tests/test_head_to_head_data.py checks the file against a reduced sweep.
+data: $(BOOK_DEPS)
+	$(BIN)/python benchmarks/head_to_head.py
 
 lab: $(BOOK_DEPS)
 	$(BIN)/python -m pip install --quiet 'jupyterlab>=4,<5'

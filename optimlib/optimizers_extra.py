@@ -80,7 +80,8 @@ class AMSGrad(_AdamLike):
     This is PyTorch's ``Adam(amsgrad=True)``: the maximum is taken over the uncorrected
     r, and the bias correction of step t is applied to it afterwards (the paper has no
     bias correction). Because r_max never decreases, the effective step
-    eps / sqrt(r_hat) cannot grow from one step to the next the way Adam's can.
+    eps sqrt(1 - rho2^t) / sqrt(r_max) cannot jump up when r forgets a large gradient,
+    as Adam's does; only the bias-correction factor raises it, slowly and towards 1.
     State: s, r (first and second moments), r_max (elementwise maximum of r), t.
     """
 

@@ -59,14 +59,3 @@ def test_panel_decoupled_decay_is_uniform_and_l2_decay_depends_on_the_noise():
     assert abs(l2[0]) < 0.02 and l2[-1] > 0.9  # small noise: decayed away; large: untouched
     with pytest.raises(ValueError, match="eps"):
         bd.panel(axes[0, 0], eps=0.0)
-
-
-def test_network_problem_trains_with_minimize_and_minibatches():
-    X, y = ol.problems.two_spirals(40, np.random.default_rng(0))
-    problem = bd.NetworkProblem(ol.nn.MLP([2, 8, 2]), X, y, seed=1)
-    assert problem.f(problem.x0) == pytest.approx(problem.mlp.loss(problem.x0, X, y))
-    rng = np.random.default_rng(2)
-    history = ol.minimize(problem, ol.Adam(lr=0.05), 30, batch_size=8, rng=rng)
-    assert history.examples == 30 * 8 and history.final_loss < history.losses[0]
-    with pytest.raises(ValueError, match="at most N"):
-        problem.oracle(41, rng)

@@ -26,7 +26,7 @@ from .. import _checks
 from ..optimizers import Adam, Optimizer
 from ..optimizers_extra import AdamW
 
-__all__ = ["NetworkProblem", "OnlineRun", "noise_decay", "online_run", "panel", "reddi_gradient"]
+__all__ = ["OnlineRun", "noise_decay", "online_run", "panel", "reddi_gradient"]
 
 
 def noise_decay(
@@ -146,33 +146,3 @@ def panel(
 
 def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(_checks.nonnegative_int("seed", seed))
-
-
-class NetworkProblem:
-    """An :class:`~optimlib.nn.MLP` on a data set (X, y), in the shape ``ol.minimize`` expects.
-
-    ``f(theta)`` is the mean loss over all N examples (what a History records);
-    ``oracle(m, rng)`` returns a gradient function that draws a minibatch of m examples
-    without replacement at every call, so ``ol.minimize(problem, opt, steps,
-    batch_size=m, rng=rng)`` trains the network with minibatches. ``x0`` is the initial
-    theta (``mlp.init_params(seed)``).
-    """
-
-    def __init__(self, mlp, X, y, seed: int = 0):
-        self.mlp, self.X, self.y = mlp, np.asarray(X, dtype=np.float64), np.asarray(y)
-        self.N = len(self.X)
-        self.x0 = mlp.init_params(np.random.default_rng(seed))
-
-    def f(self, theta) -> float:
-        return self.mlp.loss(theta, self.X, self.y)
-
-    def oracle(self, m: int, rng: np.random.Generator):
-        m = _checks.positive_int("m", m)
-        if m > self.N:
-            raise ValueError(f"m must be at most N = {self.N}; got {m}")
-
-        def minibatch_gradient(theta):
-            idx = rng.choice(self.N, m, replace=False)
-            return self.mlp.grad(theta, self.X[idx], self.y[idx])
-
-        return minibatch_gradient
