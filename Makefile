@@ -31,7 +31,7 @@ help:
 	@echo "            every page checked offline in headless Chromium"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
 	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
-	@echo "make data   re-run chapter 9's tuning sweep (minutes): book/data/head_to_head.json"
+	@echo "make data   re-run chapter 9's tuning sweep (minutes) into the data file optimlib ships"
 	@echo "make clean  remove the build and the virtual environment"
 
 $(BOOK_DEPS): requirements.txt pyproject.toml

@@ -1,4 +1,4 @@
-"""book/data/head_to_head.json (chapter 9) holds what benchmarks/head_to_head.py computes.
+"""Chapter 9's data file holds what optimlib.explorers.head_to_head_sweep computes.
 
 The full sweep takes minutes; this re-runs a reduced one (a few learning rates and
 seeds, and shortened runs, whose gaps are a prefix of the full runs' because every
@@ -7,20 +7,19 @@ random draw comes in the same order) and compares it with the file entry by entr
 
 from __future__ import annotations
 
-import importlib.util
+import fnmatch
 import json
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from optimlib import compare
+from optimlib.explorers import head_to_head as hh
+from optimlib.explorers import head_to_head_sweep as study
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("head_to_head", ROOT / "benchmarks/head_to_head.py")
-H = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(H)
-DATA = json.loads(H.OUT.read_text())
+DATA = hh.load()
 RTOL = 1e-9
 
 
@@ -32,12 +31,12 @@ def same(stored, computed):
 
 
 def test_the_file_was_made_with_the_scripts_configuration():
-    assert DATA["config"] == json.loads(json.dumps(H.CONFIG))
-    for name, task in H.TASKS.items():
+    assert DATA["config"] == json.loads(json.dumps(study.CONFIG))
+    for name, task in study.TASKS.items():
         stored = DATA["tasks"][name]
         assert stored["steps"] == task["steps"] and stored["tol"] == task["tol"]
         assert stored["batch_size"] == task["batch_size"]
-        assert set(stored["optimizers"]) == set(H.OPTIMIZERS)
+        assert set(stored["optimizers"]) == set(study.OPTIMIZERS)
 
 
 def test_the_stored_choice_of_lr_follows_from_the_stored_scores():
@@ -57,29 +56,29 @@ def test_the_stored_choice_of_lr_follows_from_the_stored_scores():
 )
 def test_tuning_scores_reproduce(task, optimizers):
     """Full-length runs at the chosen lr and its two neighbours, first tuning seed."""
-    spec, seed = H.TASKS[task], H.CONFIG["tune_seeds"][0]
+    spec, seed = study.TASKS[task], study.CONFIG["tune_seeds"][0]
     for name in optimizers:
         tuned = DATA["tasks"][task]["optimizers"][name]["tune"]
         for i in range(max(tuned["best"] - 1, 0), min(tuned["best"] + 2, len(tuned["lrs"]))):
             history = compare.run(
-                H.OPTIMIZERS[name], tuned["lrs"][i], spec["make"], seed, spec["steps"]
+                study.OPTIMIZERS[name], tuned["lrs"][i], spec["make"], seed, spec["steps"]
             )
             computed = compare.score(history, spec["steps"])
             assert same(tuned["scores"][i][0], compare._plain(computed)), (name, i)
 
 
-@pytest.mark.parametrize("task", list(H.TASKS))
+@pytest.mark.parametrize("task", list(study.TASKS))
 def test_evaluation_runs_reproduce_over_the_first_fifth(task):
     """Every optimizer, first evaluation seed, the first 20% of the budget."""
-    spec, seed = H.TASKS[task], H.CONFIG["eval_seeds"][0]
+    spec, seed = study.TASKS[task], study.CONFIG["eval_seeds"][0]
     steps = spec["steps"] // 5
-    for name in H.OPTIMIZERS:
+    for name in study.OPTIMIZERS:
         stored_eval = DATA["tasks"][task]["optimizers"][name]["eval"]
         stored = stored_eval["runs"][0]
         assert stored["seed"] == seed
         points = [k for k in stored_eval["record_at"] if k <= steps]
         computed = compare.evaluate(
-            H.OPTIMIZERS[name],
+            study.OPTIMIZERS[name],
             spec["make"],
             stored_eval["lr"],
             [seed],
@@ -95,12 +94,21 @@ def test_evaluation_runs_reproduce_over_the_first_fifth(task):
 
 
 def test_a_tiny_sweep_has_the_files_layout():
-    config = {**H.CONFIG, "lrs": [1e-2, 1e-1], "tune_seeds": [0], "eval_seeds": [100]}
+    config = {**study.CONFIG, "lrs": [1e-2, 1e-1], "tune_seeds": [0], "eval_seeds": [100]}
     config.update(tasks=["quadratic"], optimizers=["SGD"], curve_points=4)
-    small = json.loads(H.dumps(H.sweep(config)))
+    small = json.loads(study.dumps(study.sweep(config)))
     entry, stored = small["tasks"]["quadratic"], DATA["tasks"]["quadratic"]
     assert set(entry) == set(stored)
     assert set(entry["optimizers"]["SGD"]) == set(stored["optimizers"]["SGD"])
     assert set(entry["optimizers"]["SGD"]["eval"]["runs"][0]) == set(
         stored["optimizers"]["SGD"]["eval"]["runs"][0]
     )
+
+
+def test_the_data_file_ships_in_the_package():
+    """Colab and Binder install optimlib from git: the chapter needs the file inside it."""
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    package_dir = root / "optimlib" / "explorers"
+    relative = study.DATA_FILE.relative_to(package_dir).as_posix()
+    assert any(fnmatch.fnmatch(relative, p) for p in patterns["package-data"]["optimlib.explorers"])

@@ -1,7 +1,7 @@
-"""Chapter 9, head to head: draw and tabulate the sweep of benchmarks/head_to_head.py.
+"""Chapter 9, head to head: draw and tabulate the sweep of :mod:`.head_to_head_sweep`.
 
-The sweep (:mod:`optimlib.compare`, run by ``benchmarks/head_to_head.py``) is stored
-as plain data: for every task and optimizer, the tuning scores at every learning rate
+The sweep (:mod:`optimlib.compare` on the tasks of :mod:`.head_to_head_sweep`) is
+stored as plain data: for every task and optimizer, the tuning scores at every learning rate
 and the evaluation runs at the chosen one. This module reads that data only; it runs
 nothing.
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from ..compare import summarize
 from ..plot import MARKERS, PALETTE
+from .head_to_head_sweep import DATA_FILE
 
 __all__ = [
     "FAMILIES",
@@ -69,9 +70,9 @@ STYLES = {
 FLOOR = 1e-16  # a gap at or below rounding is drawn here: a log axis has no room for 0
 
 
-def load(path) -> dict:
-    """The sweep's data file (JSON), as written by benchmarks/head_to_head.py."""
-    return json.loads(Path(path).read_text())
+def load(path=None) -> dict:
+    """The sweep's data (JSON): the file optimlib ships unless ``path`` names another."""
+    return json.loads(Path(DATA_FILE if path is None else path).read_text())
 
 
 def curve_band(data: dict, task: str, optimizer: str):
@@ -228,7 +229,7 @@ def panel(ax, lr: float = 1e-2, task: str = "mlp", data=None) -> dict:
     grid lr used and the ranking (names, best first; diverged last).
     """
     if data is None:
-        raise ValueError("data: pass the sweep, load('book/data/head_to_head.json')")
+        raise ValueError("data: pass the sweep, load()")
     if task not in data["tasks"]:
         raise ValueError(f"task must be one of {sorted(data['tasks'])}; got {task!r}")
     if not lr > 0:
