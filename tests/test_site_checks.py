@@ -100,6 +100,7 @@ def test_links_into_the_site_must_resolve(tmp_path):
 
 
 BROKEN_PAGE = """<!DOCTYPE html><html><head><title>t</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <script src="https://cdn.example.org/lib.js"></script>
 <script>console.error("boom");</script>
@@ -110,6 +111,7 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head><title>t</title>
 <a href="nowhere.html">a broken link</a>
 <div class="cell tag_explorer"><p>live widget</p></div>
 <div style="width: 2000px">too wide for a phone</div>
+<div style="overflow: hidden"><span style="display: inline-block; width: 900px">cut</span></div>
 </article></body></html>
 """
 GOOD_PAGE = """<!DOCTYPE html><html><head><title>t</title>
@@ -119,6 +121,9 @@ GOOD_PAGE = """<!DOCTYPE html><html><head><title>t</title>
 <img src="figure.png" alt="a described figure"><a href="#s">here</a>
 <div class="cell tag_explorer"><p>live widget</p></div>
 <div class="cell tag_static-twin"><img src="figure.png" alt="small multiples"></div>
+<div style="overflow-x: auto"><span style="display: inline-block; width: 900px">wide</span></div>
+<span style="display: inline-flex; overflow: hidden; width: 20px"
+  ><b style="display: inline-block; min-width: 24px">a glyph's overhang</b></span>
 </article></body></html>
 """
 
@@ -149,5 +154,6 @@ def test_the_browser_check_catches_each_defect(tmp_path):
         "h3",
         "no static twin",
         "scrolls sideways",
+        "content is cut off: 'cut'",
     ):
         assert expected in bad, (expected, bad)

@@ -14,7 +14,8 @@ page under ``book/`` the check asserts:
 * headings: one ``h1``, and no level skipped on the way down;
 * every explorer cell (tag ``explorer``: a live widget, removed from the page) is
   followed by its static twin (tag ``static-twin``) showing a loaded figure;
-* at phone width (390 px) the page does not scroll sideways.
+* at phone width (390 px) the page does not scroll sideways, and nothing (a long
+  formula, say) is cut off at the edge of the text column by a box that hides overflow.
 
 It prints each page's load time, time until the math is typeset, and the bytes it fetched
 (shared scripts come from the cache after the first page), keeps two pages'
@@ -98,6 +99,22 @@ MATH_TYPESET = """
   ? MathJax.startup.promise.then(() => performance.now()) : -1
 """
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+# Content cut off by a box that hides its overflow (math in an algorithm box, say): the
+# page does not scroll sideways, yet the reader cannot see the end of the formula.
+CLIPPED = """
+(() => {
+  const column = document.querySelector("article").getBoundingClientRect().right;
+  return [...document.querySelectorAll("article *")].filter((e) => {
+    // MathJax's own parts clip by design (stretchy delimiters, the copy for screen readers)
+    if (e.tagName.startsWith("MJX-") || e.closest("mjx-assistive-mml")) return false;
+    const style = getComputedStyle(e);
+    if (style.overflowX !== "hidden" && style.overflowX !== "clip") return false;
+    // cut off where the text column ends, not a glyph's overhang of a few pixels
+    const end = e.getBoundingClientRect().left + e.scrollWidth;
+    return e.scrollWidth > e.clientWidth + 8 && end > column + 8;
+  }).map((e) => e.textContent.trim().replace(/\\s+/g, " ").slice(0, 60));
+})()
+"""
 
 
 # --- checks on what the page reported (pure functions, unit-tested) -------------------
@@ -335,6 +352,10 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
         found.append(
             f"at phone width ({PHONE['width']} px) the page scrolls sideways by {overflow} px"
         )
+    found += [
+        f"at phone width ({PHONE['width']} px) content is cut off: {text!r}"
+        for text in tab.evaluate(CLIPPED)
+    ]
     return report
 
 
