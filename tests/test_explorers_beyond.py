@@ -59,3 +59,13 @@ def test_panel_decoupled_decay_is_uniform_and_l2_decay_depends_on_the_noise():
     assert abs(l2[0]) < 0.02 and l2[-1] > 0.9  # small noise: decayed away; large: untouched
     with pytest.raises(ValueError, match="eps"):
         bd.panel(axes[0, 0], eps=0.0)
+
+
+def test_panel_draws_its_legend_only_when_asked():
+    _, axes = ol.plot.figure(2)
+    bd.panel(axes[0, 0], steps=5, per_scale=2)
+    bd.panel(axes[0, 1], steps=5, per_scale=2, legend=None)
+    assert axes[0, 0].get_legend() is not None
+    assert axes[0, 1].get_legend() is None
+    labels = axes[0, 1].get_legend_handles_labels()[1]
+    assert labels == [r"$(1-\varepsilon\lambda)^{5}$", "AdamW (decoupled)", "Adam + L2 in the loss"]

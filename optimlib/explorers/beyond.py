@@ -13,7 +13,7 @@ Two small drivers that feed an optimizer gradients which do not come from a
   step), recording the iterates and the optimizer's state.
 * :func:`panel`: the explorer. For one weight decay ``lam``, the mean of theta after
   ``steps`` steps against the noise scale, for Adam with an L2 term and for AdamW, with
-  the decoupled prediction (1 - eps lam)^k dashed.
+  the decoupled prediction (1 - eps lam)^steps dashed.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def panel(
     sigmas=(1e-3, 1e-2, 1e-1, 1.0, 10.0),
     per_scale: int = 200,
     seed: int = 0,
+    legend: str | None = "center right",
 ):
     """Mean theta after ``steps`` steps against the gradient-noise scale, L2 vs decoupled.
 
@@ -116,7 +117,8 @@ def panel(
     learning rate ``eps``, on pure-noise gradients (:func:`noise_decay`, ``per_scale``
     coordinates per scale, all starting at 1). Returns ``sigmas``, the means ``l2`` and
     ``decoupled`` (one per scale), and ``target`` = (1 - eps lam)^steps, the decay that
-    AdamW applies to every coordinate whatever its gradients.
+    AdamW applies to every coordinate whatever its gradients. ``legend`` is a matplotlib
+    ``loc``, or None for none (small multiples share one legend for the whole figure).
     """
     lam = _checks.nonnegative("lam", lam)
     eps = _checks.positive("eps", eps)
@@ -127,7 +129,11 @@ def panel(
     decoupled = noise_decay(AdamW(lr=eps, weight_decay=lam), scales, steps, _rng(seed))
     target = (1 - eps * lam) ** steps
     ax.axhline(
-        target, color="black", linestyle="--", linewidth=1.2, label=r"$(1-\varepsilon\lambda)^k$"
+        target,
+        color="black",
+        linestyle="--",
+        linewidth=1.2,
+        label=rf"$(1-\varepsilon\lambda)^{{{steps}}}$",
     )
     ax.plot(levels, decoupled[-1], marker="o", color="#0072B2", label="AdamW (decoupled)")
     ax.plot(levels, l2[-1], marker="s", color="#D55E00", label=r"Adam + L2 in the loss")
@@ -135,7 +141,8 @@ def panel(
     ax.set_ylim(-0.1, 1.1)
     ax.set_xlabel(r"gradient noise scale $\sigma$")
     ax.set_ylabel(rf"mean $\theta$ after {steps} steps")
-    ax.legend(loc="center right", fontsize=8.5)
+    if legend is not None:
+        ax.legend(loc=legend, fontsize=8.5)
     return {
         "sigmas": levels.tolist(),
         "l2": l2[-1].tolist(),
