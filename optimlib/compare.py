@@ -95,9 +95,9 @@ def gaps(history: History) -> np.ndarray:
 
 
 def score(history: History, steps: int) -> float:
-    """The tuning criterion: the final gap after the whole budget; inf for a divergence.
+    """The tuning score: the gap after the whole budget; inf for a divergence.
 
-    A diverged run (or one that stopped early) ranks below every finished run.
+    A diverged run (or one that stopped early) ranks below every finished one.
     """
     if history.diverged or history.steps < steps:
         return math.inf

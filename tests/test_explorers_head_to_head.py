@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -97,12 +98,114 @@ def test_steps_table_is_markdown_with_one_row_per_optimizer():
     assert set(hh.STYLES) == set(hh.FAMILIES)
 
 
-def test_html_table_keeps_every_cell():
+class _Tags(HTMLParser):
+    """Checks that every tag is closed in order, and keeps each cell's text and style."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.cells, self.styles = [], [], {}
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+        self.styles.setdefault(tag, []).append(dict(attrs).get("style", ""))
+        if tag in ("td", "th"):
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack.pop() == tag, (tag, self.stack)
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] in ("td", "th"):
+            self.cells[-1] += data
+
+
+def test_html_table_keeps_every_cell_padded_and_aligned():
     table = hh.html_table("| a | b |\n| --- | --- |\n| 1 | x<y |\n| 2 | 3 |")
-    assert table.startswith("<table><thead><tr><th>a</th><th>b</th></tr></thead>")
-    assert "<tr><td>1</td><td>x&lt;y</td></tr><tr><td>2</td><td>3</td></tr>" in table
+    parser = _Tags()
+    parser.feed(table)
+    parser.close()
+    assert parser.stack == []  # valid nesting, every tag closed
+    assert parser.cells == ["a", "b", "1", "x<y", "2", "3"]
+    assert "x&lt;y" in table
+    # a box that scrolls sideways on a narrow screen holds the table
+    assert table.startswith("<div") and "overflow-x:auto" in parser.styles["div"][0]
+    cells = parser.styles["th"] + parser.styles["td"]
+    assert all("padding:" in style for style in cells)
+    # names left, numbers right, column by column
+    aligned = [style.split("text-align:")[1] for style in cells]
+    assert aligned == ["left", "right"] * 3
     with pytest.raises(ValueError, match="markdown"):
         hh.html_table("a b")
+
+
+def test_styles_give_every_method_its_own_colour_and_marker():
+    colours = [style["color"] for style in hh.STYLES.values()]
+    markers = [style["marker"] for style in hh.STYLES.values()]
+    assert len(set(colours)) == len(set(markers)) == len(hh.FAMILIES) == 11
+    dashes = {hh.FAMILIES[n]: style["linestyle"] for n, style in hh.STYLES.items()}
+    assert len(set(dashes.values())) == len(dashes)  # one line style per family
+
+
+def test_legend_groups_the_methods_by_family(ax):
+    box = hh.legend(ax.figure, ["SGD", "Momentum", "Adam", "Lion"])
+    texts = [t.get_text() for t in box.get_texts()]
+    # a column per family, each headed by the family and padded to the same length
+    assert texts == ["plain", "SGD", "Momentum", "Adam family", "Adam", "", "sign", "Lion", ""]
+    assert box.get_texts()[0].get_fontstyle() == "italic"
+    box = hh.legend(ax)  # an Axes left free for it: all eleven, in two columns
+    assert not ax.axison and {"Nadam", "Adadelta"} <= {t.get_text() for t in box.get_texts()}
+
+
+def test_convergence_panel_marks_diverged_seeds_and_draws_only_the_asked_bands(ax):
+    data = json.loads(json.dumps(DATA))
+    runs = data["tasks"]["q"]["optimizers"]["SGD"]["eval"]["runs"]
+    runs[0].update(diverged_at=40, grad_evals=41, curve=[runs[0]["curve"][0], 1.0, None])
+    out = hh.convergence_panel(ax, data, "q", bands=["Adam"])
+    assert out["diverged"]["SGD"] == 1 and out["diverged_at"] == {"SGD": [40.0], "Adam": []}
+    assert len(ax.collections) == 1  # Adam's band only
+    low, high = ax.get_ylim()
+    medians = [m for n in ("SGD", "Adam") for m in hh.curve_band(data, "q", n)[1]]
+    assert low <= min(medians) and max(medians) <= high
+
+
+def test_finals_panel_has_a_row_per_optimizer(ax):
+    out = hh.finals_panel(ax, DATA, "q", ["Adam", "SGD"], level=1e-3)
+    assert out["rows"] == ["Adam", "SGD"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Adam", "SGD"]
+    finals = [r["final"] for r in DATA["tasks"]["q"]["optimizers"]["Adam"]["eval"]["runs"]]
+    assert out["summary"]["Adam"] == tuple(compare.summarize(finals))
+
+
+def test_sensitivity_panel_draws_the_diverged_row_only_when_needed(ax):
+    hh.sensitivity_panel(ax, DATA, "q", ["Adam"])  # Adam never diverges here
+    assert not [t for t in ax.texts if t.get_text() == "diverged"]
+    ax.clear()
+    out = hh.sensitivity_panel(ax, DATA, "q", ["SGD"])
+    assert out["diverged_lrs"]["SGD"]
+    assert [t for t in ax.texts if t.get_text() == "diverged"]
+
+
+def test_paths_panel_draws_short_paths_on_top_and_ends_a_divergence_at_the_frame(ax):
+    rosen = ol.problems.Rosenbrock()
+    runs = {
+        "SGD": ol.minimize(rosen, ol.SGD(1e-2), 50),  # diverges within a few steps
+        "Momentum": ol.minimize(rosen, ol.Momentum(1e-3), 300),
+        "Adam": ol.minimize(rosen, ol.Adam(1e-3), 50),
+    }
+    assert runs["SGD"].diverged
+    out = hh.paths_panel(ax, rosen, runs, {"Adam": "Adam, short"}, bounds=((-2, 2), (-1, 3)))
+    assert out["order"][-1] == "Adam"  # the shortest path is drawn last, on top
+    lengths = [out["length"][n] for n in out["order"]]
+    assert lengths == sorted(lengths, reverse=True)
+    assert out["lines"]["Adam"].get_label() == "Adam, short"
+    assert out["lines"]["Momentum"].get_linewidth() > out["lines"]["Adam"].get_linewidth()
+    # the diverged run stops where it leaves the axes, on the frame
+    end = out["end"]["SGD"]
+    assert np.isfinite(out["length"]["SGD"]) and out["reach"]["SGD"] > 0
+    assert np.isclose(end, [[-2, -1], [2, 3]]).any() and np.all((end >= [-2, -1]) & (end <= [2, 3]))
+    assert np.allclose(out["end"]["Adam"], runs["Adam"].thetas[-1])
+    with pytest.raises(ValueError, match="runs"):
+        hh.paths_panel(ax, rosen, {})
 
 
 def test_curve_band_x_axis_is_not_shrunk_by_a_diverged_seed():
