@@ -15,12 +15,11 @@ def make(N=40, sizes=(2, 5, 2), seed=0):
     return Network(mlp, X, y, rng=np.random.default_rng(seed + 1)), mlp, X, y
 
 
-def test_loss_and_gradient_are_the_mlps_and_match_finite_differences():
+def test_loss_is_the_mlps_and_the_gradient_matches_finite_differences():
     net, mlp, X, y = make()
     theta = net.x0
     assert net.dim == mlp.num_params and net.N == 40
     assert np.isclose(net.f(theta), mlp.loss(theta, X, y), rtol=1e-13)
-    assert np.allclose(net.grad(theta), mlp.grad(theta, X, y), rtol=1e-13, atol=0)
     assert ol.nn.gradient_check(net.f, net.grad, theta) < 1e-7
     per_example = net.per_example_grads(theta)
     assert per_example.shape == (40, net.dim)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _checks
+from .. import _checks, plot
 from ..optimizers import Adam, Optimizer
 from ..optimizers_extra import AdamW
 
@@ -39,19 +39,25 @@ def noise_decay(
     normal draw, plus ``l2 * theta_i`` (an L2 penalty l2/2 ||theta||^2 in the loss). Every
     coordinate starts at ``theta0``. Returns an array of shape (steps + 1, number of
     distinct sigmas): column j is the mean of theta_k over the coordinates whose scale is
-    the j-th smallest distinct value of ``sigmas``.
+    the j-th smallest distinct value of ``sigmas``. Arguments are checked before the
+    optimizer is reset, so a refused call leaves it as it was.
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
-    if sigmas.ndim != 1 or sigmas.size == 0 or np.any(sigmas <= 0):
-        raise ValueError("sigmas: give a 1-d array of positive noise scales")
+    allowed = "a non-empty 1-d array of finite numbers > 0"
+    if sigmas.ndim != 1 or sigmas.size == 0:
+        raise ValueError(f"sigmas must be {allowed}; got shape {sigmas.shape}")
+    bad = sigmas[~(np.isfinite(sigmas) & (sigmas > 0))]
+    if bad.size:
+        raise ValueError(f"sigmas must be {allowed}; got entries {bad.tolist()}")
     steps = _checks.nonnegative_int("steps", steps)
     l2 = _checks.nonnegative("l2", l2)
+    theta0 = _checks.finite("theta0", theta0)
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng: give an explicit np.random.Generator")
     levels, group = np.unique(sigmas, return_inverse=True)
     counts = np.bincount(group)
     optimizer.reset()
-    theta = np.full_like(sigmas, float(theta0))
+    theta = np.full_like(sigmas, theta0)
     means = [np.bincount(group, theta) / counts]
     for _ in range(steps):
         noise = sigmas * rng.standard_normal(sigmas.shape)
@@ -65,17 +71,21 @@ def reddi_gradient(k: int, C: float = 3.0) -> np.ndarray:
     return np.array([C if k % 3 == 0 else -1.0])
 
 
-@dataclass
+@dataclass(frozen=True)
 class OnlineRun:
-    """Iterates x_0 .. x_steps of :func:`online_run` and the state after every step."""
+    """Iterates x_0 .. x_steps of :func:`online_run`, the state after every step, and C.
+
+    The run keeps its own C so that :meth:`regret` scores it on the losses it was run on.
+    """
 
     xs: np.ndarray
     states: dict
+    C: float
 
-    def regret(self, C: float = 3.0) -> np.ndarray:
+    def regret(self) -> np.ndarray:
         """Average regret R_k / k: sum_{j<k} (f_j(x_j) - f_j(-1)) / k, for k = 1 .. steps."""
         k = np.arange(len(self.xs) - 1)
-        slopes = np.where(k % 3 == 0, C, -1.0)
+        slopes = np.where(k % 3 == 0, self.C, -1.0)
         losses = slopes * (self.xs[:-1] - (-1.0))
         return np.cumsum(losses) / (k + 1)
 
@@ -85,20 +95,24 @@ def online_run(optimizer: Optimizer, steps: int, C: float = 3.0, x0: float = 0.0
 
     The sum of three consecutive losses is (C - 2) x, so for C > 2 the best fixed point
     is x = -1. After every step the iterate is projected back onto [-1, 1] (clipped): the
-    constraint belongs to the problem, not to the optimizer.
+    constraint belongs to the problem, not to the optimizer. Arguments are checked before
+    the optimizer is reset, so a refused call leaves it as it was.
     """
     steps = _checks.nonnegative_int("steps", steps)
     C = _checks.positive("C", C)
+    x0 = _checks.finite("x0", x0)
+    if not -1 <= x0 <= 1:
+        raise ValueError(f"x0 must be a number in [-1, 1] (the problem's interval); got {x0!r}")
     optimizer.reset()
-    x = np.array([float(x0)])
-    xs, states = [float(x0)], {}
+    x = np.array([x0])
+    xs, states = [x0], {}
     for k in range(steps):
         g = reddi_gradient(k, C)
         x = np.clip(optimizer.step(x, lambda _, g=g: g), -1.0, 1.0)
         xs.append(float(x[0]))
         for name, value in optimizer.state.items():
             states.setdefault(name, []).append(np.copy(value))
-    return OnlineRun(np.array(xs), {name: np.array(v) for name, v in states.items()})
+    return OnlineRun(np.array(xs), {name: np.array(v) for name, v in states.items()}, C)
 
 
 def panel(
@@ -135,8 +149,9 @@ def panel(
         linewidth=1.2,
         label=rf"$(1-\varepsilon\lambda)^{{{steps}}}$",
     )
-    ax.plot(levels, decoupled[-1], marker="o", color="#0072B2", label="AdamW (decoupled)")
-    ax.plot(levels, l2[-1], marker="s", color="#D55E00", label=r"Adam + L2 in the loss")
+    blue, vermillion = plot.PALETTE[0], plot.PALETTE[1]  # the captions name these colours
+    ax.plot(levels, decoupled[-1], marker="o", color=blue, label="AdamW (decoupled)")
+    ax.plot(levels, l2[-1], marker="s", color=vermillion, label=r"Adam + L2 in the loss")
     ax.set_xscale("log")
     ax.set_ylim(-0.1, 1.1)
     ax.set_xlabel(r"gradient noise scale $\sigma$")
