@@ -29,9 +29,22 @@ import numpy as np
 from . import _checks
 from .run import History, minimize
 
-__all__ = ["evaluate", "lr_grid", "run", "score", "steps_to", "summarize", "tune"]
+__all__ = [
+    "evaluate",
+    "gaps",
+    "grad_evals_per_step",
+    "lr_grid",
+    "run",
+    "score",
+    "steps_to",
+    "summarize",
+    "tune",
+]
 
 BLOWUP = 1e6  # a loss gap this many times the starting gap counts as a divergence
+# The smallest starting gap BLOWUP multiplies, relative to max(1, |f*|): below it a gap
+# is rounding noise (a run started at the minimizer), and a million times noise is noise.
+RESOLUTION = 1e-8
 
 
 def lr_grid(low: float, high: float, per_decade: int) -> list[float]:
@@ -68,14 +81,16 @@ def run(
 
     The run counts as diverged (``History.diverged_at``) when its gap f - f* grows
     beyond :data:`BLOWUP` times the starting gap, as well as when it overflows: past that
-    point nothing it does later matters to a comparison, and stopping saves the time.
+    point nothing it does later matters to a comparison, and stopping saves the time. A
+    starting gap below :data:`RESOLUTION` times max(1, |f*|) counts as that much, so
+    that the rounding noise of a run started at (or next to) the minimizer is no blowup.
     """
     if not callable(make_optimizer) or not callable(make_problem):
         raise ValueError("make_optimizer and make_problem must be callables")
     seed = _checks.nonnegative_int("seed", seed)
     problem, x0 = make_problem(seed)
     ref = _reference(problem)
-    start_gap = float(problem.f(x0)) - ref
+    scale = max(float(problem.f(x0)) - ref, RESOLUTION * max(1.0, abs(ref)))
     rng = np.random.default_rng([seed, 1]) if batch_size is not None else None
     return minimize(
         problem,
@@ -84,14 +99,20 @@ def run(
         x0,
         batch_size=batch_size,
         rng=rng,
-        max_loss=ref + BLOWUP * max(start_gap, 1e-300),
+        max_loss=ref + BLOWUP * scale,
         record_iterates=record_iterates,
     )
 
 
+def _measure(history: History) -> str:
+    """The History measure a comparison uses: the loss gap, or the loss when f* is unknown
+    (every loss in this book is >= 0, so the loss is then the gap to that bound)."""
+    return "loss" if history.f_star is None else "loss_gap"
+
+
 def gaps(history: History) -> np.ndarray:
     """f(theta_k) - f* (or f(theta_k) when f* is unknown), k = 0 .. steps."""
-    return history.losses - (0.0 if history.f_star is None else history.f_star)
+    return history.losses if history.f_star is None else history.loss_gaps()
 
 
 def score(history: History, steps: int) -> float:
@@ -106,8 +127,7 @@ def score(history: History, steps: int) -> float:
 
 def steps_to(history: History, tol: float) -> int | None:
     """The first step k with gap <= tol, or None when the run never got there."""
-    hits = np.flatnonzero(gaps(history) <= _checks.positive("tol", tol))
-    return int(hits[0]) if hits.size else None
+    return history.steps_to(_checks.positive("tol", tol), _measure(history))
 
 
 def _seeds(seeds) -> list[int]:
@@ -128,10 +148,12 @@ def tune(
     """Run every learning rate on every tuning seed; pick the best median :func:`score`.
 
     Returns ``{"lrs", "scores"}`` (scores[i][j]: lr i, seed j; None for a divergence),
-    ``"median"`` (per lr, None when most seeds diverged), ``"best"`` (the index of the
-    chosen lr: the smallest median score, the smaller lr on a tie), ``"best_lr"`` and
-    ``"at_edge"`` (True when the chosen lr is the first or last of the grid, so the
-    grid may have cut off a better one).
+    ``"median"`` (per lr, as :func:`summarize`: with an even number of seeds the larger
+    of the middle two, so None exactly when at least half the seeds diverged), ``"best"``
+    (the index of the chosen lr: the smallest median score, the smaller lr on a tie),
+    ``"best_lr"`` and ``"at_edge"`` (True when the chosen lr is the first or last of the
+    grid, so the grid may have cut off a better one). When every median is None there
+    is nothing to choose: ``"best"``, ``"best_lr"`` and ``"at_edge"`` are None.
     """
     lrs = [_checks.positive("lrs", lr) for lr in lrs]
     if len(lrs) < 2 or any(b <= a for a, b in itertools.pairwise(lrs)):
@@ -139,18 +161,23 @@ def tune(
     seeds = _seeds(seeds)
     steps = _checks.positive_int("steps", steps)
     table = [
-        [score(run(make_optimizer, lr, make_problem, s, steps, batch_size), steps) for s in seeds]
+        [
+            _plain(score(run(make_optimizer, lr, make_problem, s, steps, batch_size), steps))
+            for s in seeds
+        ]
         for lr in lrs
     ]
-    medians = [float(np.median(row)) for row in table]
-    best = int(np.argmin(medians))  # the first minimum: the smaller lr on a tie
+    medians = [summarize(row, (0.5,))[0] for row in table]
+    finite = [i for i, m in enumerate(medians) if m is not None]
+    # min keeps the first of equal keys: the smaller lr on a tie
+    best = min(finite, key=lambda i: medians[i]) if finite else None
     return {
         "lrs": lrs,
-        "scores": [[_plain(v) for v in row] for row in table],
-        "median": [_plain(v) for v in medians],
+        "scores": table,
+        "median": medians,
         "best": best,
-        "best_lr": lrs[best],
-        "at_edge": best in (0, len(lrs) - 1),
+        "best_lr": None if best is None else lrs[best],
+        "at_edge": None if best is None else best in (0, len(lrs) - 1),
     }
 
 
@@ -171,6 +198,8 @@ def evaluate(
     (None if the gap never reached ``tol``); ``"diverged_at"``; ``"grad_evals"``, the
     gradient evaluations the run used.
     """
+    lr = _checks.positive("lr", lr)
+    tol = _checks.positive("tol", tol)
     seeds = _seeds(seeds)
     steps = _checks.positive_int("steps", steps)
     record_at = [_checks.nonnegative_int("record_at", k) for k in record_at]
@@ -181,27 +210,32 @@ def evaluate(
         history = run(make_optimizer, lr, make_problem, s, steps, batch_size)
         values = gaps(history)
         k_tol = steps_to(history, tol)
+        per_step = grad_evals_per_step(history.grad_evals, history.steps, history.diverged)
         per_seed.append(
             {
                 "seed": s,
                 "curve": [float(values[k]) if k < len(values) else None for k in record_at],
                 "final": _plain(score(history, steps)),
                 "steps_to_tol": k_tol,
-                "grad_evals_to_tol": None if k_tol is None else k_tol * _per_step(history),
+                "grad_evals_to_tol": None if k_tol is None else k_tol * per_step,
                 "diverged_at": history.diverged_at,
                 "grad_evals": int(history.grad_evals),
             }
         )
-    return {"lr": float(lr), "record_at": record_at, "tol": float(tol), "runs": per_seed}
+    return {"lr": lr, "record_at": record_at, "tol": tol, "runs": per_seed}
 
 
-def _per_step(history: History) -> int:
-    """Gradient evaluations per step (a step that diverged had asked for its gradient)."""
-    attempted = history.steps + (1 if history.diverged else 0)
-    per_step, rest = divmod(history.grad_evals, max(attempted, 1))
+def grad_evals_per_step(grad_evals: int, steps: int, diverged: bool) -> int:
+    """Gradient evaluations per step of a run that completed ``steps`` steps with
+    ``grad_evals`` gradients, exactly: it turns steps into gradient evaluations, from a
+    History or from the stored numbers. A run that diverged had also asked for the
+    gradient of the step that failed.
+    """
+    attempted = steps + (1 if diverged else 0)
+    per_step, rest = divmod(grad_evals, max(attempted, 1))
     if rest or not per_step:
         raise ValueError(
-            f"{history.label}: {history.grad_evals} gradient evaluations in {attempted} steps "
+            f"grad_evals: {grad_evals} gradient evaluations in {attempted} steps "
             "is not a whole number per step"
         )
     return per_step
@@ -210,16 +244,18 @@ def _per_step(history: History) -> int:
 def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0)) -> list:
     """Quantiles of values over seeds, counting None (diverged, never reached) as inf.
 
-    Uses the ``"inverted_cdf"`` definition (a quantile is one of the values, never an
-    interpolation between a number and inf), so the median of five seeds is the third
-    smallest and a quantile that falls on a diverged seed is None.
+    Uses numpy's ``"higher"`` definition: a quantile is one of the values (never an
+    interpolation between a number and inf) and, between two, the larger, so a doubt
+    counts against the method. The median of five seeds is the third smallest, of four
+    the third; it is None as soon as half the seeds diverged, and so is any quantile
+    that falls on a diverged seed.
     """
     data = np.array([math.inf if v is None else float(v) for v in values])
     if data.size == 0:
         raise ValueError("values must hold at least one value")
     if data.ndim != 1:
         raise ValueError(f"values must be one value per seed; got shape {data.shape}")
-    out = np.quantile(data, quantiles, method="inverted_cdf")
+    out = np.quantile(data, quantiles, method="higher")
     return [_plain(v) for v in out]
 
 

@@ -24,6 +24,24 @@ def random_start_quadratic(seed):
     return QUADRATIC, QUADRATIC.x_star + rng.standard_normal(2)
 
 
+def gentle_or_steep(seed):
+    """Even seeds: a gentle quadratic (L = 2); odd seeds: QUADRATIC (L = 100), on which
+    gradient descent with a step above 2 / L = 0.02 diverges."""
+    if seed % 2 == 0:
+        gentle = ol.problems.Quadratic.with_condition_number(2, dim=2)
+        return gentle, gentle.x0
+    return QUADRATIC, QUADRATIC.x0
+
+
+CALLS = []
+
+
+def watched_quadratic(seed):
+    """fixed_quadratic, noting the call: a bad argument must be refused before this."""
+    CALLS.append(seed)
+    return fixed_quadratic(seed)
+
+
 def logistic(seed):
     problem = ol.problems.LogisticRegression.synthetic(64, 3, np.random.default_rng(seed))
     return problem, problem.x0
@@ -59,11 +77,64 @@ def test_diverged_runs_rank_last_and_edges_are_flagged():
     assert edge["best_lr"] == 1e-4 and edge["at_edge"]
 
 
-def test_a_blowup_counts_as_divergence_even_when_finite():
-    """Adam's steps are bounded by lr, so it never overflows; a loss gap a million times
-    the starting one is still recorded as a divergence and scores inf."""
+def test_a_blowup_counts_as_divergence_long_before_it_overflows():
+    """Gradient descent at 0.05 > 2 / L multiplies its gap by 16 a step along the steep
+    axis: the run stops as diverged once the gap passes a million times the starting
+    one, every recorded gap still finite and below that, and it scores inf."""
     history = C.run(ol.SGD, 0.05, fixed_quadratic, 0, 200)
-    assert history.diverged and C.score(history, 200) == math.inf
+    assert history.diverged and history.stop_reason == "max_loss"
+    assert history.steps < 20 and C.score(history, 200) == math.inf
+    recorded = C.gaps(history)
+    assert np.all(np.isfinite(recorded)) and recorded.max() <= C.BLOWUP * recorded[0]
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e-9])
+def test_a_run_started_at_the_minimizer_is_not_a_divergence(offset):
+    """From at or next to x* (f* = -50.5 here, not 0) the starting gap is rounding noise,
+    0 or even negative; a million times it must not make the next rounding a blowup."""
+    assert QUADRATIC.f_star != 0
+
+    def at_minimizer(seed):
+        return QUADRATIC, QUADRATIC.x_star + offset
+
+    history = C.run(ol.SGD, 0.01, at_minimizer, 0, 50)
+    assert not history.diverged and history.steps == 50
+    assert np.all(np.abs(C.gaps(history)) < 1e-12)
+
+
+def test_an_unstable_step_from_next_to_the_minimizer_still_diverges():
+    def near_minimizer(seed):
+        return QUADRATIC, QUADRATIC.x_star + 1e-9
+
+    assert C.run(ol.SGD, 0.05, near_minimizer, 0, 200).diverged
+
+
+def test_tuning_picks_the_smaller_lr_on_a_tie():
+    """Steps capped at 0.01: lrs 0.01 and 0.1 run the same and tie for best (1e-3 is
+    slower); the smaller of the two is chosen, in the middle of the grid."""
+    result = C.tune(lambda lr: ol.SGD(min(lr, 0.01)), fixed_quadratic, [1e-3, 1e-2, 1e-1], [0], 50)
+    assert result["median"][1] == result["median"][2] < result["median"][0]
+    assert result["best"] == 1 and result["best_lr"] == 1e-2 and not result["at_edge"]
+
+
+def test_the_median_is_none_exactly_when_half_the_seeds_diverged():
+    """At lr 0.05 the even seeds converge and the odd ones diverge: one diverged seed of
+    three leaves the converged score as the median; one of two (half) makes it None,
+    and the smaller lr is chosen."""
+    lrs = [1e-2, 5e-2]
+    three = C.tune(ol.SGD, gentle_or_steep, lrs, [0, 2, 1], 50)
+    assert three["scores"][1][2] is None and three["median"][1] == three["scores"][1][0]
+    assert three["best"] == 1
+    two = C.tune(ol.SGD, gentle_or_steep, lrs, [0, 1], 50)
+    assert two["scores"][1][0] is not None and two["median"][1] is None and two["best"] == 0
+
+
+def test_tuning_chooses_nothing_when_every_lr_diverges():
+    result = C.tune(ol.SGD, fixed_quadratic, [1.0, 10.0], [0, 1], 50)
+    assert result["median"] == [None, None]
+    assert result["best"] is None and result["best_lr"] is None and result["at_edge"] is None
+    with pytest.raises(ValueError, match="lr"):  # and there is nothing to evaluate
+        C.evaluate(ol.SGD, fixed_quadratic, result["best_lr"], [0], 10, [10], 1e-2)
 
 
 def test_evaluate_records_curves_steps_to_tol_and_grad_evals():
@@ -83,6 +154,15 @@ def test_evaluate_records_curves_steps_to_tol_and_grad_evals():
     assert diverged["steps_to_tol"] is None and diverged["diverged_at"] is not None
 
 
+def test_grad_evals_per_step_counts_the_failed_step_of_a_divergence():
+    assert C.grad_evals_per_step(100, 100, False) == 1
+    assert C.grad_evals_per_step(200, 100, False) == 2  # two gradients a step
+    assert C.grad_evals_per_step(12, 5, True) == 2  # steps 0..4 done, step 5 asked too
+    history = C.run(ol.SGD, 0.05, fixed_quadratic, 0, 200)  # diverges
+    assert history.grad_evals == history.steps + 1
+    assert C.grad_evals_per_step(history.grad_evals, history.steps, history.diverged) == 1
+
+
 def test_minibatch_runs_are_deterministic_and_json_round_trips():
     """Same seeds, same numbers, bit for bit; different seeds draw different data."""
     args = (ol.Adam, logistic, [1e-2, 1e-1], [0, 1], 30)
@@ -98,6 +178,9 @@ def test_minibatch_runs_are_deterministic_and_json_round_trips():
 def test_summarize_counts_none_as_worst():
     assert C.summarize([3.0, 1.0, 2.0, None, 5.0]) == [1.0, 3.0, None]
     assert C.summarize([1.0, None, None], quantiles=(0.5,)) == [None]
+    # an even number of values: the larger middle one, so half diverged is None
+    assert C.summarize([4.0, 1.0, 3.0, 2.0], quantiles=(0.5,)) == [3.0]
+    assert C.summarize([1.0, None], quantiles=(0.5,)) == [None]
     assert C.summarize([4.0]) == [4.0, 4.0, 4.0]
 
 
@@ -107,18 +190,25 @@ def test_summarize_counts_none_as_worst():
         (lambda: C.lr_grid(1e-3, 3e-1, 2), "high"),
         (lambda: C.lr_grid(1.0, 1e-2, 2), "low"),
         (lambda: C.lr_grid(1e-3, 1.0, 0), "per_decade"),
-        (lambda: C.tune(ol.SGD, fixed_quadratic, [1e-2], [0], 10), "lrs"),
-        (lambda: C.tune(ol.SGD, fixed_quadratic, [1e-2, 1e-3], [0], 10), "lrs"),
-        (lambda: C.tune(ol.SGD, fixed_quadratic, [-1.0, 1e-3], [0], 10), "lrs"),
-        (lambda: C.tune(ol.SGD, fixed_quadratic, [1e-3, 1e-2], [], 10), "seeds"),
-        (lambda: C.tune(ol.SGD, fixed_quadratic, [1e-3, 1e-2], [-1], 10), "seeds"),
-        (lambda: C.tune(ol.SGD, fixed_quadratic, [1e-3, 1e-2], [0], 0), "steps"),
-        (lambda: C.evaluate(ol.SGD, fixed_quadratic, 1e-3, [0], 10, [11], 1e-2), "record_at"),
-        (lambda: C.evaluate(ol.SGD, fixed_quadratic, 1e-3, [0], 10, [5], 0.0), "tol"),
+        (lambda: C.tune(ol.SGD, watched_quadratic, [1e-2], [0], 10), "lrs"),
+        (lambda: C.tune(ol.SGD, watched_quadratic, [1e-2, 1e-3], [0], 10), "lrs"),
+        (lambda: C.tune(ol.SGD, watched_quadratic, [-1.0, 1e-3], [0], 10), "lrs"),
+        (lambda: C.tune(ol.SGD, watched_quadratic, [1e-3, 1e-2], [], 10), "seeds"),
+        (lambda: C.tune(ol.SGD, watched_quadratic, [1e-3, 1e-2], [-1], 10), "seeds"),
+        (lambda: C.tune(ol.SGD, watched_quadratic, [1e-3, 1e-2], [0], 0), "steps"),
+        (lambda: C.evaluate(ol.SGD, watched_quadratic, 1e-3, [0], 10, [11], 1e-2), "record_at"),
+        (lambda: C.evaluate(ol.SGD, watched_quadratic, 1e-3, [0], 10, [5], 0.0), "tol"),
+        (lambda: C.evaluate(ol.SGD, watched_quadratic, 1e-3, [0], 10, [5], "0.1"), "tol"),
+        (lambda: C.evaluate(ol.SGD, watched_quadratic, math.inf, [0], 10, [5], 0.1), "lr"),
+        (lambda: C.evaluate(ol.SGD, watched_quadratic, None, [0], 10, [5], 0.1), "lr"),
+        (lambda: C.steps_to(C.run(ol.SGD, 1e-3, fixed_quadratic, 0, 5), -1.0), "tol"),
+        (lambda: C.grad_evals_per_step(7, 3, False), "grad_evals"),
         (lambda: C.run(ol.SGD, 1e-3, "quadratic", 0, 10), "make_problem"),
         (lambda: C.summarize([]), "values"),
     ],
 )
-def test_bad_input_names_the_parameter(call, name):
+def test_bad_input_names_the_parameter_and_is_refused_before_any_run(call, name):
+    CALLS.clear()
     with pytest.raises(ValueError, match=name):
         call()
+    assert CALLS == []  # no problem was made, so nothing ran

@@ -58,15 +58,20 @@ def test_convergence_and_sensitivity_panels_report_what_they_draw(ax):
 
 
 def test_good_range_is_the_lrs_within_tolerance():
-    good = hh.good_range(DATA, "q", "SGD")
-    medians = DATA["tasks"]["q"]["optimizers"]["SGD"]["tune"]["median"]
     lrs = DATA["config"]["lrs"]
-    assert good == [lr for lr, m in zip(lrs, medians, strict=True) if m is not None and m <= 1e-2]
-    assert hh.good_range(DATA, "q", "SGD", tol=1e9) == [
-        lr for lr, m in zip(lrs, medians, strict=True) if m is not None
-    ]
-    with pytest.raises(ValueError, match="tol"):
-        hh.good_range(DATA, "q", "SGD", tol=0)
+    # gradient descent converges exactly below 2 / L = 0.02: with a tolerance no finite
+    # gap misses, its good range is the grid below that
+    assert hh.good_range(DATA, "q", "SGD", tol=1e9) == [lr for lr in lrs if lr < 0.02]
+    tuned = DATA["tasks"]["q"]["optimizers"]["Adam"]["tune"]
+    median = dict(zip(lrs, tuned["median"], strict=True))
+    good = hh.good_range(DATA, "q", "Adam")  # the task's tolerance, 1e-2
+    assert good and tuned["best_lr"] in good
+    assert all(median[lr] <= 1e-2 for lr in good)
+    assert all(median[lr] is None or median[lr] > 1e-2 for lr in lrs if lr not in good)
+    assert set(good) <= set(hh.good_range(DATA, "q", "Adam", tol=1.0))  # wider with tol
+    for tol in (0, -1.0, float("inf"), "0.1"):
+        with pytest.raises(ValueError, match="tol"):
+            hh.good_range(DATA, "q", "SGD", tol=tol)
 
 
 def test_panel_ranks_optimizers_at_one_lr(ax):
@@ -80,6 +85,8 @@ def test_panel_ranks_optimizers_at_one_lr(ax):
         ({"data": None}, "data"),
         ({"task": "x", "data": DATA}, "task"),
         ({"lr": 0.0, "task": "q", "data": DATA}, "lr"),
+        ({"lr": float("inf"), "task": "q", "data": DATA}, "lr"),
+        ({"lr": "0.1", "task": "q", "data": DATA}, "lr"),
     ]:
         with pytest.raises(ValueError, match=name):
             hh.panel(ax, **kwargs)
@@ -159,9 +166,12 @@ def test_legend_groups_the_methods_by_family(ax):
 def test_convergence_panel_marks_diverged_seeds_and_draws_only_the_asked_bands(ax):
     data = json.loads(json.dumps(DATA))
     runs = data["tasks"]["q"]["optimizers"]["SGD"]["eval"]["runs"]
+    # step 40 (the 41st, counting from step 0) failed: its gradient was the 41st
     runs[0].update(diverged_at=40, grad_evals=41, curve=[runs[0]["curve"][0], 1.0, None])
     out = hh.convergence_panel(ax, data, "q", bands=["Adam"])
-    assert out["diverged"]["SGD"] == 1 and out["diverged_at"] == {"SGD": [40.0], "Adam": []}
+    assert out["diverged"]["SGD"] == 1 and out["diverged_at"] == {"SGD": [41.0], "Adam": []}
+    crosses = [line for line in ax.lines if line.get_marker() == "x"]
+    assert [list(line.get_xdata()) for line in crosses] == [[41]]
     assert len(ax.collections) == 1  # Adam's band only
     low, high = ax.get_ylim()
     medians = [m for n in ("SGD", "Adam") for m in hh.curve_band(data, "q", n)[1]]
@@ -185,6 +195,20 @@ def test_sensitivity_panel_draws_the_diverged_row_only_when_needed(ax):
     assert [t for t in ax.texts if t.get_text() == "diverged"]
 
 
+def test_sensitivity_panel_when_every_lr_diverged(ax):
+    """Nothing was tuned (compare.tune's best is None): every lr is a cross on the
+    diverged row, above the tolerance, and no lr is circled as the tuned one."""
+    data = json.loads(json.dumps(DATA))
+    tuned = data["tasks"]["q"]["optimizers"]["SGD"]["tune"]
+    tuned.update(median=[None] * len(tuned["lrs"]), best=None, best_lr=None, at_edge=None)
+    out = hh.sensitivity_panel(ax, data, "q", ["SGD"])
+    assert out == {"best_lr": {"SGD": None}, "diverged_lrs": {"SGD": tuned["lrs"]}}
+    assert [t for t in ax.texts if t.get_text() == "diverged"]
+    circles = [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata()) == 1]
+    assert not circles
+    assert ax.get_ylim()[1] > data["tasks"]["q"]["tol"]
+
+
 def test_paths_panel_draws_short_paths_on_top_and_ends_a_divergence_at_the_frame(ax):
     rosen = ol.problems.Rosenbrock()
     runs = {
@@ -206,6 +230,26 @@ def test_paths_panel_draws_short_paths_on_top_and_ends_a_divergence_at_the_frame
     assert np.allclose(out["end"]["Adam"], runs["Adam"].thetas[-1])
     with pytest.raises(ValueError, match="runs"):
         hh.paths_panel(ax, rosen, {})
+    ax.clear()
+    without = ol.minimize(rosen, ol.Adam(1e-3), 5, record_iterates=False)
+    with pytest.raises(ValueError, match="runs: 'Adam'"):
+        hh.paths_panel(ax, rosen, {"SGD": runs["SGD"], "Adam": without})
+    assert not ax.lines and not ax.collections  # refused before drawing anything
+
+
+def test_a_band_spans_the_seeds_still_running(ax):
+    """After a seed diverged the band runs from the best to the worst seed left."""
+    data = json.loads(json.dumps(DATA))
+    runs = data["tasks"]["q"]["optimizers"]["Adam"]["eval"]["runs"]
+    runs[0].update(diverged_at=40, grad_evals=41, curve=[runs[0]["curve"][0], 1e-3, None])
+    runs[1]["curve"][2], runs[2]["curve"][2] = 1e-4, 1e-5
+    hh.convergence_panel(ax, data, "q", ["Adam"])
+    (band,) = ax.collections
+    corners = band.get_paths()[0].vertices
+    at_end = set(corners[corners[:, 0] == 60, 1])
+    assert at_end == {1e-5, 1e-4}  # the worst seed left, not the diverged one (inf)
+    at_30 = set(corners[corners[:, 0] == 30, 1])
+    assert at_30 == {min(r["curve"][1] for r in runs), max(r["curve"][1] for r in runs)}
 
 
 def test_curve_band_x_axis_is_not_shrunk_by_a_diverged_seed():
@@ -215,3 +259,16 @@ def test_curve_band_x_axis_is_not_shrunk_by_a_diverged_seed():
     x, median, low, high, diverged = hh.curve_band(data, "q", "SGD")
     assert list(x) == [0, 30, 60] and diverged == 1
     assert high[1] == np.inf and np.isfinite(median[1]) and low[1] <= median[1]
+
+
+def test_curve_band_counts_gradient_evaluations_exactly():
+    """Two gradients a step put the curve at twice the steps, for every seed alike."""
+    data = json.loads(json.dumps(DATA))
+    runs = data["tasks"]["q"]["optimizers"]["SGD"]["eval"]["runs"]
+    for r in runs:
+        r["grad_evals"] = 120
+    runs[0].update(diverged_at=3, grad_evals=8, curve=[runs[0]["curve"][0], None, None])
+    assert list(hh.curve_band(data, "q", "SGD")[0]) == [0, 60, 120]
+    runs[1]["grad_evals"] = 60  # one seed cheaper than the others: not one cost a step
+    with pytest.raises(ValueError, match="data"):
+        hh.curve_band(data, "q", "SGD")

@@ -40,14 +40,43 @@ def test_the_file_was_made_with_the_scripts_configuration():
 
 
 def test_the_stored_choice_of_lr_follows_from_the_stored_scores():
+    """The median of three scores is the middle one once sorted (a divergence last);
+    the chosen lr has the smallest, and every smaller lr a strictly larger one."""
+    assert len(DATA["config"]["tune_seeds"]) == 3
+    inf = float("inf")
     for task in DATA["tasks"].values():
         for entry in task["optimizers"].values():
             tuned = entry["tune"]
-            medians = [
-                np.median([np.inf if v is None else v for v in row]) for row in tuned["scores"]
-            ]
-            assert tuned["best"] == int(np.argmin(medians))
-            assert tuned["best_lr"] == tuned["lrs"][tuned["best"]] == entry["eval"]["lr"]
+            middle = [sorted(inf if v is None else v for v in row)[1] for row in tuned["scores"]]
+            assert [None if m == inf else m for m in middle] == tuned["median"]
+            best = tuned["best"]
+            assert all(middle[best] <= m for m in middle)
+            assert all(middle[best] < m for m in middle[:best])  # the smaller lr on a tie
+            assert middle[best] < inf
+            assert tuned["best_lr"] == tuned["lrs"][best] == entry["eval"]["lr"]
+            assert tuned["at_edge"] == (best in (0, len(tuned["lrs"]) - 1))
+
+
+def test_tuning_and_evaluation_seeds_are_disjoint():
+    assert not set(study.CONFIG["tune_seeds"]) & set(study.CONFIG["eval_seeds"])
+    assert DATA["config"]["eval_seeds"] == study.CONFIG["eval_seeds"]
+
+
+def test_pair_refuses_overlapping_seeds_before_any_run(monkeypatch):
+    def no_run(*args, **kwargs):
+        pytest.fail("pair ran a tuning before checking its seeds")
+
+    monkeypatch.setattr(study.compare, "tune", no_run)
+    config = {**study.CONFIG, "eval_seeds": [2, 100]}
+    with pytest.raises(ValueError, match=r"tune_seeds and eval_seeds .* \[2\]"):
+        study.pair("quadratic", "SGD", config)
+
+
+def test_pair_refuses_to_evaluate_when_every_lr_diverged():
+    """Gradient descent at 100 and 1000 on kappa = 1000 (L = 1000): nothing to evaluate."""
+    config = {**study.CONFIG, "lrs": [1e2, 1e3], "tune_seeds": [0]}
+    with pytest.raises(ValueError, match="every lr of lrs"):
+        study.pair("quadratic", "SGD", config)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +123,8 @@ def test_evaluation_runs_reproduce_over_the_first_fifth(task):
 
 
 def test_a_tiny_sweep_has_the_files_layout():
-    config = {**study.CONFIG, "lrs": [1e-2, 1e-1], "tune_seeds": [0], "eval_seeds": [100]}
+    # below 2 / L = 2e-3 on this quadratic, so that there is an lr to evaluate
+    config = {**study.CONFIG, "lrs": [1e-4, 1e-3], "tune_seeds": [0], "eval_seeds": [100]}
     config.update(tasks=["quadratic"], optimizers=["SGD"], curve_points=4)
     small = json.loads(study.dumps(study.sweep(config)))
     entry, stored = small["tasks"]["quadratic"], DATA["tasks"]["quadratic"]

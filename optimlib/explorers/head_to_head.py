@@ -34,8 +34,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..compare import summarize
-from ..plot import contour
+from .. import _checks
+from ..compare import grad_evals_per_step, summarize
+from ..plot import MARKERS, PALETTE, contour
 from .head_to_head_sweep import DATA_FILE
 
 __all__ = [
@@ -54,9 +55,12 @@ __all__ = [
     "steps_table",
 ]
 
-# Eleven lines stay distinguishable: each method has a colour and a marker of its own
-# (the Okabe & Ito palette of optimlib.plot, then three of Paul Tol's), and the line
-# style says the family.
+# Eleven lines stay distinguishable: each method has a colour and a marker of its own,
+# and the line style says the family. optimlib.plot's palette (Okabe & Ito) gives seven
+# colours (its yellow is too pale for a line on white) and eight markers; Paul Tol's
+# olive, wine and indigo and a mid grey, and three more markers, make eleven.
+_BLUE, _VERMILLION, _GREEN, _PURPLE, _ORANGE, _SKY, _YELLOW, _BLACK = PALETTE
+_OLIVE, _WINE, _INDIGO, _GREY = "#999933", "#882255", "#332288", "#777777"
 FAMILIES = {
     "SGD": "plain",
     "Momentum": "plain",
@@ -71,21 +75,22 @@ FAMILIES = {
     "Lion": "sign",
 }
 _DASHES = {"plain": "-", "adaptive": "--", "Adam family": "-.", "sign": ":"}
-_LOOKS = {
-    "SGD": ("#000000", "o"),
-    "Momentum": ("#D55E00", "s"),
-    "Nesterov": ("#0072B2", "^"),
-    "AdaGrad": ("#CC79A7", "D"),
-    "RMSProp": ("#E69F00", "v"),
-    "Adadelta": ("#999933", "P"),
-    "Adam": ("#009E73", "X"),
-    "AdamW": ("#56B4E9", "*"),
-    "Nadam": ("#882255", "<"),
-    "AMSGrad": ("#332288", ">"),
-    "Lion": ("#777777", "h"),
+_COLOURS = {
+    "SGD": _BLACK,
+    "Momentum": _VERMILLION,
+    "Nesterov": _BLUE,
+    "AdaGrad": _PURPLE,
+    "RMSProp": _ORANGE,
+    "Adadelta": _OLIVE,
+    "Adam": _GREEN,
+    "AdamW": _SKY,
+    "Nadam": _WINE,
+    "AMSGrad": _INDIGO,
+    "Lion": _GREY,
 }
+_MARKERS = dict(zip(FAMILIES, [*MARKERS, "<", ">", "h"], strict=True))
 STYLES = {
-    name: {"color": _LOOKS[name][0], "marker": _LOOKS[name][1], "linestyle": _DASHES[family]}
+    name: {"color": _COLOURS[name], "marker": _MARKERS[name], "linestyle": _DASHES[family]}
     for name, family in FAMILIES.items()
 }
 FLOOR = 1e-16  # a gap at or below rounding is drawn here: a log axis has no room for 0
@@ -105,7 +110,7 @@ def curve_band(data: dict, task: str, optimizer: str):
     """
     entry = data["tasks"][task]["optimizers"][optimizer]["eval"]
     runs = entry["runs"]
-    x = np.array(entry["record_at"]) * _per_step(entry)
+    x = np.array(entry["record_at"]) * _per_step(data, task, optimizer)
     columns = zip(*[r["curve"] for r in runs], strict=True)
     rows = np.array([summarize(col) for col in columns], dtype=float)  # None -> nan
     rows = np.where(np.isnan(rows), np.inf, rows)
@@ -113,11 +118,22 @@ def curve_band(data: dict, task: str, optimizer: str):
     return x, rows[:, 1], rows[:, 0], rows[:, 2], diverged
 
 
-def _per_step(entry: dict) -> int:
-    """Gradient evaluations per step of an evaluation entry: a run that did not diverge
-    used the whole budget, so the largest count over the seeds gives the cost per step."""
-    runs = entry["runs"]
-    return max(1, round(max(r["grad_evals"] for r in runs) / max(entry["record_at"][-1], 1)))
+def _per_step(data: dict, task: str, optimizer: str) -> int:
+    """Gradient evaluations per step of the evaluation runs, exact from what each run
+    stored (the task's budget of steps, or the step it diverged at)."""
+    budget = data["tasks"][task]["steps"]
+    runs = data["tasks"][task]["optimizers"][optimizer]["eval"]["runs"]
+    costs = {
+        grad_evals_per_step(
+            r["grad_evals"],
+            budget if r["diverged_at"] is None else r["diverged_at"],
+            r["diverged_at"] is not None,
+        )
+        for r in runs
+    }
+    if len(costs) != 1:
+        raise ValueError(f"data: {optimizer}'s runs on {task} cost {sorted(costs)} per step")
+    return costs.pop()
 
 
 def _style(name):
@@ -182,14 +198,15 @@ def convergence_panel(
     """Median gap against gradient evaluations for each optimizer at its tuned learning
     rate, with a light band from the best to the worst seed among those still running.
     A seed that diverged is a cross on the top edge of the panel at the gradient
-    evaluation where it diverged (its band ends there); a median that ends early means
-    most seeds did.
+    evaluation at which it diverged (the run's last: the one whose step failed); its
+    band ends there, and a median that ends early means at least half the seeds did.
 
     ``bands``: the optimizers that get a band (all by default; ``()`` for none). The
     vertical range follows the medians, so a band can run off the bottom of the panel.
 
-    Returns, per optimizer, the final median gap (None when most seeds diverged), the
-    number of diverged seeds and the gradient evaluations at which they diverged.
+    Returns, per optimizer, the final median gap (None when at least half the seeds
+    diverged), the number of diverged seeds and the gradient evaluations at which they
+    diverged.
     """
     optimizers = list(optimizers or data["tasks"][task]["optimizers"])
     bands = optimizers if bands is None else list(bands)
@@ -198,17 +215,17 @@ def convergence_panel(
     top = 10 * float(np.max(medians))
     bottom = max(float(np.min(medians)) / 10, FLOOR / 10)
     out = {"final_median": {}, "diverged": {}, "diverged_at": {}}
-    for name, (x, median, _, _, diverged) in curves.items():
+    for name, (x, median, low, _, diverged) in curves.items():
         style = _style(name)
         shown = np.where(np.isfinite(median), np.maximum(median, FLOOR), np.nan)
         ax.plot(
             x, shown, label=name, markevery=_stagger(name, len(x) // 6, len(x)), zorder=3, **style
         )
-        seeds = _seed_curves(data, task, name)
         if name in bands:
-            running = np.isfinite(seeds).any(axis=0)
-            low = np.where(running, np.nanmin(np.where(running, seeds, 0.0), axis=0), np.nan)
-            high = np.where(running, np.nanmax(np.where(running, seeds, 0.0), axis=0), np.nan)
+            # curve_band's high is inf once a seed diverged (a cross marks that seed):
+            # the band's top is the worst seed still running, fmax skipping the nans
+            running = np.isfinite(low)
+            high = np.fmax.reduce(_seed_curves(data, task, name), axis=0)
             ax.fill_between(
                 x,
                 np.clip(low, FLOOR, top),
@@ -219,9 +236,8 @@ def convergence_panel(
                 linewidth=0,
                 zorder=1,
             )
-        entry = data["tasks"][task]["optimizers"][name]["eval"]
-        per_step = _per_step(entry)
-        gone = [r["diverged_at"] * per_step for r in entry["runs"] if r["diverged_at"] is not None]
+        runs = data["tasks"][task]["optimizers"][name]["eval"]["runs"]
+        gone = [r["grad_evals"] for r in runs if r["diverged_at"] is not None]
         if gone:
             ax.plot(
                 gone,
@@ -307,9 +323,7 @@ def good_range(data: dict, task: str, optimizer: str, tol=None) -> list[float]:
     Its length (times the grid step, in decades) measures how much room the method
     leaves for a learning rate that is not the tuned one.
     """
-    tol = data["tasks"][task]["tol"] if tol is None else tol
-    if not tol > 0:
-        raise ValueError(f"tol must be a number > 0; got {tol!r}")
+    tol = _checks.positive("tol", data["tasks"][task]["tol"] if tol is None else tol)
     tuned = data["tasks"][task]["optimizers"][optimizer]["tune"]
     return [lr for lr, m in zip(tuned["lrs"], _medians(tuned), strict=True) if m <= tol]
 
@@ -323,16 +337,19 @@ def _ylabel(data, task):
 def sensitivity_panel(ax, data: dict, task: str, optimizers=None, legend: bool = False) -> dict:
     """Median final gap over the tuning seeds against the learning rate, one line per
     optimizer, its tuned learning rate circled, the task's tolerance dashed (a curve
-    below it is the method's :func:`good_range`). A learning rate at which most tuning
-    seeds diverged is a cross on a "diverged" row above the data: a curve that climbs
-    to that row and runs along it is a method that diverges from there on.
+    below it is the method's :func:`good_range`). A learning rate at which at least half
+    the tuning seeds diverged is a cross on a "diverged" row above the data: a curve that
+    climbs to that row and runs along it is a method that diverges from there on. When
+    no median is finite (nothing to tune), the crosses sit on that row above the
+    tolerance.
 
-    Returns, per optimizer, the tuned lr and the lrs at which most seeds diverged.
+    Returns, per optimizer, the tuned lr (None when there is none) and the lrs at which
+    at least half the seeds diverged.
     """
     entries = data["tasks"][task]["optimizers"]
     optimizers = optimizers or list(entries)
     finite = [m for name in optimizers for m in entries[name]["tune"]["median"] if m is not None]
-    top = 30 * max(max(finite), FLOOR)
+    top = 30 * max(max(finite, default=data["tasks"][task]["tol"]), FLOOR)
     out = {"best_lr": {}, "diverged_lrs": {}}
     for name in optimizers:
         tuned, style = entries[name]["tune"], _style(name)
@@ -350,7 +367,10 @@ def sensitivity_panel(ax, data: dict, task: str, optimizers=None, legend: bool =
                 markeredgewidth=1.8,
             )
         best = tuned["best"]
-        ax.plot(lrs[best], shown[best], "o", mfc="none", mec=style["color"], markersize=12, mew=1.6)
+        if best is not None:  # None: nothing was chosen (compare.tune)
+            ax.plot(
+                lrs[best], shown[best], "o", mfc="none", mec=style["color"], markersize=12, mew=1.6
+            )
         out["best_lr"][name] = tuned["best_lr"]
         out["diverged_lrs"][name] = [float(v) for v in lrs[gone]]
     ax.set_xscale("log")
@@ -391,16 +411,16 @@ def panel(ax, lr: float = 1e-2, task: str = "mlp", data=None) -> dict:
     """The explorer: every optimizer at ONE learning rate, the way many pictures are made.
 
     Bars: the median final gap over the tuning seeds at the grid learning rate nearest
-    to ``lr``, one bar per optimizer, best first; a method for which most seeds diverged
-    gets a hatched bar at the top. ``data`` is the sweep (see :func:`load`). Returns the
-    grid lr used and the ranking (names, best first; diverged last).
+    to ``lr``, one bar per optimizer, best first; a method for which at least half the
+    seeds diverged gets a hatched bar at the top. ``data`` is the sweep (see
+    :func:`load`). Returns the grid lr used and the ranking (names, best first; diverged
+    last).
     """
     if data is None:
         raise ValueError("data: pass the sweep, load()")
     if task not in data["tasks"]:
         raise ValueError(f"task must be one of {sorted(data['tasks'])}; got {task!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be a number > 0; got {lr!r}")
+    lr = _checks.positive("lr", lr)
     entries = data["tasks"][task]["optimizers"]
     lrs = np.array(data["config"]["lrs"])
     i = int(np.argmin(np.abs(np.log10(lrs) - math.log10(lr))))
@@ -440,7 +460,7 @@ def steps_table(data: dict, tasks=None, optimizers=None) -> str:
     table checks it), so the numbers are gradient evaluations as well.
 
     The median counts a seed that never reached the tolerance as slower than any that
-    did: "not reached" when most seeds never got there.
+    did: "not reached" when at least half the seeds never got there.
     """
     tasks = tasks or list(data["tasks"])
     optimizers = optimizers or list(data["tasks"][tasks[0]]["optimizers"])
@@ -533,8 +553,9 @@ def paths_panel(ax, problem, runs: dict, labels=None, bounds=None, markers: int 
     first and widest, each shorter one thinner and on top, so a short path that follows a
     long one stays visible. Each path carries ``markers`` of its method's markers, evenly
     spaced along its length (so a short path shows them as well as a long one) and drawn
-    above every path, and a large marker with a dark edge where it ended: a cross when
-    the run diverged, at the last iterate inside the axes. The shared start is a white
+    above every path, and a large marker with a dark edge where it ended. A run that
+    diverged is drawn up to where its path leaves the axes and ends in a cross on the
+    frame (at its last iterate, if that is still inside). The shared start is a white
     circle.
 
     Returns, per name, the path ``"length"`` (inside the axes), its ``"end"`` (the last
@@ -544,6 +565,13 @@ def paths_panel(ax, problem, runs: dict, labels=None, bounds=None, markers: int 
     """
     if not runs:
         raise ValueError("runs: give at least one {name: History}")
+    for name, history in runs.items():
+        shape = np.shape(history.thetas) if history.thetas is not None else None
+        if shape is None or len(shape) != 2 or shape[1] != 2:
+            raise ValueError(
+                f"runs: {name!r} must hold the iterates of a 2-D problem "
+                f"(minimize(..., record_iterates=True)); got thetas of shape {shape}"
+            )
     labels = labels or {}
     contour(ax, problem, bounds=bounds)
     (x_lo, x_hi), (y_lo, y_hi) = ax.get_xlim(), ax.get_ylim()

@@ -123,12 +123,26 @@ def record_at(steps: int, points: int) -> list[int]:
 
 
 def pair(task_name: str, opt_name: str, config: dict) -> dict:
-    """Tune one optimizer on one task, then evaluate the chosen lr on fresh seeds."""
+    """Tune one optimizer on one task, then evaluate the chosen lr on fresh seeds.
+
+    Raises ValueError when the tuning and evaluation seeds overlap (the report would
+    reward the chosen lr for its tuning seeds' luck), and when no lr of the grid has a
+    finite median score (at least half the tuning seeds diverged at every lr: there is
+    nothing to evaluate).
+    """
+    shared = sorted(set(config["tune_seeds"]) & set(config["eval_seeds"]))
+    if shared:
+        raise ValueError(f"config: tune_seeds and eval_seeds must be disjoint; both hold {shared}")
     task, make_optimizer = TASKS[task_name], OPTIMIZERS[opt_name]
     steps, batch = task["steps"], task["batch_size"]
     tuned = compare.tune(
         make_optimizer, task["make"], config["lrs"], config["tune_seeds"], steps, batch
     )
+    if tuned["best"] is None:
+        raise ValueError(
+            f"config: {opt_name} on {task_name} diverged on at least half the tune_seeds "
+            "at every lr of lrs; extend lrs to smaller learning rates"
+        )
     evaluated = compare.evaluate(
         make_optimizer,
         task["make"],
