@@ -66,9 +66,14 @@ def noise_decay(
     return np.array(means).reshape(steps + 1, len(levels))
 
 
+def _slopes(k, C: float) -> np.ndarray:
+    """The slope of the linear loss f_k: C at k = 0, 3, 6, ..., and -1 otherwise."""
+    return np.where(np.asarray(k) % 3 == 0, C, -1.0)
+
+
 def reddi_gradient(k: int, C: float = 3.0) -> np.ndarray:
     """The gradient of f_k(x) = C x (k = 0, 3, 6, ...) or -x (otherwise), as a 1-vector."""
-    return np.array([C if k % 3 == 0 else -1.0])
+    return np.atleast_1d(_slopes(k, C)).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,7 @@ class OnlineRun:
     def regret(self) -> np.ndarray:
         """Average regret R_k / k: sum_{j<k} (f_j(x_j) - f_j(-1)) / k, for k = 1 .. steps."""
         k = np.arange(len(self.xs) - 1)
-        slopes = np.where(k % 3 == 0, self.C, -1.0)
-        losses = slopes * (self.xs[:-1] - (-1.0))
+        losses = _slopes(k, self.C) * (self.xs[:-1] - (-1.0))
         return np.cumsum(losses) / (k + 1)
 
 
