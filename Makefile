@@ -23,12 +23,25 @@ JB_FLAGS  := -W -n --keep-going
 # nbval: one kernel per notebook, two notebooks at a time on CI's two cores.
 NBVAL_FLAGS := --nbval --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider -n 2 --dist loadfile
 
-.PHONY: book test lint unit nbval book-strict browser bench data lab clean help
+# numpy's dispatch of SIMD loops turned off, so numpy rounds like a CPU without them
+# (tools/other_cpu.py; OpenBLAS's own variables are never touched).
+OTHER_CPU = NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python tools/other_cpu.py)"
+
+# The second environments of `make compat`: the lowest versions requirements.txt allows
+# (requirements-floors.txt) on Python 3.11, and the newest versions on the newest Python
+# the project claims. Found on PATH or in pyenv; set FLOORS_PYTHON / NEWEST_PYTHON to choose.
+FLOORS_PYTHON ?= $(firstword $(shell command -v python3.11) python3)
+NEWEST_PYTHON ?= $(firstword $(shell command -v python3.13 >/dev/null 2>&1 && python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+
+.PHONY: book test lint unit nbval other-cpu book-strict browser compat floors newest \
+	bench data lab clean help
 
 help:
 	@echo "make book   build the book into _build/html/ (creates .venv)"
 	@echo "make test   lint, unit tests, notebook re-execution (nbval), warning-free book build,"
 	@echo "            every page checked offline in headless Chromium"
+	@echo "make compat the unit tests and nbval again with the floor versions (Python 3.11)"
+	@echo "            and with the newest versions on the newest Python (3.13)"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
 	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
 	@echo "make data   re-run chapter 9's tuning sweep (minutes) into the data file optimlib ships"
@@ -70,7 +83,7 @@ book: $(BOOK_DEPS) $(OFFLINE)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is in _build/html/ (open _build/html/index.html)."
 
-test: lint unit nbval book-strict browser
+test: lint unit nbval other-cpu book-strict browser
 
 lint: $(DEV_DEPS)
 	$(BIN)/ruff check .
@@ -83,6 +96,35 @@ unit: $(DEV_DEPS)
 nbval: $(DEV_DEPS)
 	$(BIN)/python -m pytest book $(NBVAL_FLAGS) -q; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "nbval: no notebooks yet"; else exit $$status; fi
+
+# The unit tests and nbval once more, with numpy's SIMD loops off: another CPU's rounding.
+other-cpu: $(DEV_DEPS)
+	@echo "other-cpu: $(OTHER_CPU)"
+	$(OTHER_CPU) $(BIN)/python -m pytest tests -q -n 2 -p no:cacheprovider
+	$(OTHER_CPU) $(BIN)/python -m pytest book $(NBVAL_FLAGS) -q
+
+# Each builds its environment from nothing (not .venv) and runs the unit tests and nbval.
+compat: floors newest
+
+floors:
+	rm -rf .venv-floors && $(FLOORS_PYTHON) -m venv .venv-floors
+	.venv-floors/bin/python -m pip install --quiet --upgrade pip
+	.venv-floors/bin/python -m pip install --quiet -c requirements-floors.txt -r requirements-dev.txt
+	.venv-floors/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
+	.venv-floors/bin/python -m pytest tests -q -n 2 -p no:cacheprovider
+	.venv-floors/bin/python -m pytest book $(NBVAL_FLAGS) -q
+
+# torch has no CPU-only wheel for this Python on the package index (only a multi-GB CUDA
+# build): the tests that compare with torch skip here and run in .venv and floors.
+newest:
+	rm -rf .venv-newest && $(NEWEST_PYTHON) -m venv .venv-newest
+	.venv-newest/bin/python -m pip install --quiet --upgrade pip
+	grep -v '^torch' requirements-dev.txt > .venv-newest/requirements.txt
+	.venv-newest/bin/python -m pip install --quiet --upgrade -r .venv-newest/requirements.txt
+	.venv-newest/bin/python --version
+	.venv-newest/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
+	.venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider
+	.venv-newest/bin/python -m pytest book $(NBVAL_FLAGS) -q
 
 book-strict: $(BOOK_DEPS) $(OFFLINE)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
@@ -110,4 +152,4 @@ lab: $(BOOK_DEPS)
 	$(BIN)/jupyter lab book/
 
 clean:
-	rm -rf _build $(VENDOR) $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf _build $(VENDOR) $(VENV) .venv-floors .venv-newest .pytest_cache .ruff_cache .hypothesis

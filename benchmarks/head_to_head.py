@@ -1,4 +1,4 @@
-"""Re-run chapter 9's sweep (:mod:`optimlib.explorers.head_to_head_sweep`) into its data file.
+"""Re-run chapter 9's sweep (:mod:`optimlib_book.head_to_head_sweep`) into its data file.
 
     python benchmarks/head_to_head.py [--processes N] [--out PATH]   # make data
 
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from optimlib.explorers import head_to_head_sweep as study
+from optimlib_book import head_to_head_sweep as study
 
 
 def main() -> int:

@@ -1,12 +1,10 @@
 """optimlib: tested numpy reference implementations of the optimizers that train neural networks.
 
-``import optimlib`` needs numpy only: the plotting and widget modules (matplotlib,
-ipywidgets) load on first use of ``optimlib.plot`` / ``optimlib.widgets``.
+``import optimlib`` needs numpy only. The book's figures, explorers and chapter code live
+in the separate package ``optimlib_book``, which imports this one and never the reverse.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from . import clipping, compare, nn, problems, schedules
 from .clipping import clip_by_norm, clip_by_value
@@ -35,23 +33,8 @@ __all__ = [
     "clip_by_value",
     "clipping",
     "compare",
-    "explorers",
     "minimize",
     "nn",
-    "plot",
     "problems",
     "schedules",
-    "widgets",
 ]
-
-_LAZY = ("explorers", "plot", "widgets")
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'optimlib' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))

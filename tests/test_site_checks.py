@@ -3,7 +3,9 @@ browser check, which must catch each defect it claims to (run on a small broken 
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,12 +18,12 @@ sys.path.insert(0, str(ROOT / "tools"))
 import browser_check  # noqa: E402
 import notebook_cells  # noqa: E402
 
-URL = notebook_cells.repository_url()
+SOURCE = notebook_cells.install_source(*notebook_cells.repository())
 
 
 @pytest.mark.parametrize("path", notebook_cells.chapters(), ids=lambda p: p.stem)
 def test_every_chapter_has_the_install_cell_and_twinned_explorers(path):
-    assert notebook_cells.problems(nbformat.read(path, as_version=4), URL) == []
+    assert notebook_cells.problems(nbformat.read(path, as_version=4), SOURCE) == []
 
 
 def _notebook(*sources_and_tags):
@@ -33,19 +35,59 @@ def _notebook(*sources_and_tags):
     return nb
 
 
-INSTALL = (notebook_cells.install_source(URL), ["remove-cell", notebook_cells.INSTALL_TAG])
-EXPLORER = ("ol.widgets.explorer(panel, {})", sorted(notebook_cells.EXPLORER_TAGS))
-TWIN = ("ol.widgets.small_multiples(panel, {})", ["static-twin"])
+INSTALL = (SOURCE, ["remove-cell", notebook_cells.INSTALL_TAG])
+EXPLORER = ("widgets.explorer(panel, {})", sorted(notebook_cells.EXPLORER_TAGS))
+TWIN = ("widgets.small_multiples(panel, {})", ["static-twin"])
 
 
 def test_notebook_problems_are_found():
-    assert notebook_cells.problems(_notebook(INSTALL, EXPLORER, TWIN), URL) == []
-    assert "install cell" in notebook_cells.problems(_notebook(EXPLORER, TWIN), URL)[0]
-    stale = (INSTALL[0].replace(URL, "https://example.org/x"), INSTALL[1])
-    assert "out of date" in notebook_cells.problems(_notebook(stale), URL)[0]
-    assert "without a static twin" in notebook_cells.problems(_notebook(INSTALL, EXPLORER), URL)[0]
-    untagged = ("ol.widgets.explorer(panel, {})", ["remove-output"])
-    assert "lacks tags" in notebook_cells.problems(_notebook(INSTALL, untagged, TWIN), URL)[0]
+    assert notebook_cells.problems(_notebook(INSTALL, EXPLORER, TWIN), SOURCE) == []
+    assert "install cell" in notebook_cells.problems(_notebook(EXPLORER, TWIN), SOURCE)[0]
+    stale = (INSTALL[0].replace("restart the kernel", "restart"), INSTALL[1])
+    assert "out of date" in notebook_cells.problems(_notebook(stale), SOURCE)[0]
+    assert (
+        "without a static twin" in notebook_cells.problems(_notebook(INSTALL, EXPLORER), SOURCE)[0]
+    )
+    untagged = ("widgets.explorer(panel, {})", ["remove-output"])
+    assert "lacks tags" in notebook_cells.problems(_notebook(INSTALL, untagged, TWIN), SOURCE)[0]
+
+
+def _run_install_cell(source: str, tmp_path) -> subprocess.CompletedProcess:
+    """Run an install cell in a fresh Python where the book package cannot be found.
+
+    ``%pip`` is IPython syntax; here it becomes a call that records what it would install.
+    """
+    script = re.sub(r"%pip install (.*)$", r"print('PIP', r'\1')", source, flags=re.M)
+    blocker = "import sys\nsys.modules['optimlib_book'] = None\nimport importlib.util\n"
+    blocker += "importlib.util.find_spec = lambda name, *a: None\n"
+    cell = tmp_path / "cell.py"
+    cell.write_text(blocker + script)
+    return subprocess.run([sys.executable, str(cell)], capture_output=True, text=True, check=False)
+
+
+def test_install_cell_refuses_an_unpublished_address(tmp_path):
+    source = notebook_cells.install_source("https://github.com/someone/else", published=False)
+    assert "someone/else" not in source and "%pip" not in source
+    result = _run_install_cell(source, tmp_path)
+    assert result.returncode != 0 and "PIP" not in result.stdout
+    assert "ModuleNotFoundError" in result.stderr and "no published address" in result.stderr
+
+
+def test_install_cell_installs_from_a_published_address_and_stops_when_that_fails(tmp_path):
+    url = "https://github.com/owner/book"
+    source = notebook_cells.install_source(url, published=True)
+    result = _run_install_cell(source, tmp_path)
+    assert f"PIP --quiet optimlib[book] @ git+{url}" in result.stdout.replace('"', "")
+    # the package is still missing after the "install": one clear error naming the address
+    assert (
+        result.returncode != 0 and f"Could not install optimlib[book] from {url}" in result.stderr
+    )
+
+
+def test_the_configured_repository_is_not_installed_from_until_published():
+    url, published = notebook_cells.repository()
+    assert url.startswith("https://")
+    assert (url in SOURCE) == published
 
 
 def test_write_install_cell_inserts_once_and_refreshes(tmp_path):
@@ -53,11 +95,11 @@ def test_write_install_cell_inserts_once_and_refreshes(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("x = 1")]
     nbformat.write(nb, path)
-    assert notebook_cells.write_install_cell(path, URL)
-    assert not notebook_cells.write_install_cell(path, URL)
+    assert notebook_cells.write_install_cell(path, SOURCE)
+    assert not notebook_cells.write_install_cell(path, SOURCE)
     cells = nbformat.read(path, as_version=4).cells
     assert [c.cell_type for c in cells] == ["markdown", "code", "code"]
-    assert cells[1].source == notebook_cells.install_source(URL)
+    assert cells[1].source == SOURCE
     assert notebook_cells.write_install_cell(path, "https://example.org/fork")
     assert "example.org/fork" in nbformat.read(path, as_version=4).cells[1].source
 

@@ -4,9 +4,11 @@
     python tools/notebook_cells.py --write    # add or refresh the install cell
 
 * The install cell: a notebook opened outside this repository's environment (Colab,
-  a course JupyterHub, a download) installs optimlib from the repository named in
-  ``_config.yml`` before the imports. It is the first code cell, hidden from the book
-  (tag ``remove-cell``) and does nothing where optimlib is already installed.
+  a course JupyterHub, a download) installs ``optimlib[book]`` from the repository named
+  in ``_config.yml`` before the imports, once ``repository.published`` says that address
+  is the project's own; until then, and when an install fails, it stops with one clear
+  message. It is the first code cell, hidden from the book (tag ``remove-cell``), and
+  does nothing where the book package is already installed.
 * Explorers: a cell that builds a live widget (``widgets.explorer(``) is tagged
   ``explorer``, ``remove-output`` and ``nbval-ignore-output``, and a later cell tagged
   ``static-twin`` draws what the sliders would show, so the static page keeps it; the
@@ -28,17 +30,44 @@ EXPLORER_TAGS = {"explorer", "remove-output", "nbval-ignore-output"}
 TWIN_CALLS = ("small_multiples(", "animation(")
 
 
-def repository_url(config: Path = ROOT / "_config.yml") -> str:
-    return yaml.safe_load(config.read_text())["repository"]["url"]
+def repository(config: Path = ROOT / "_config.yml") -> tuple[str, bool]:
+    """The repository's url, and whether it is the project's own published address."""
+    entry = yaml.safe_load(config.read_text())["repository"]
+    return entry["url"], entry.get("published", False) is True
 
 
-def install_source(url: str) -> str:
+def install_source(url: str, published: bool) -> str:
+    """The install cell: installs the book's packages from ``url`` only once it is published.
+
+    Until then an address a stranger could register must not run code on a student who
+    presses "Run all": the cell stops with one clear message instead. A failed install
+    (offline, wrong address) also stops there, since ``%pip`` itself does not raise.
+    """
+    check = 'if importlib.util.find_spec("optimlib_book") is None:\n'
+    if not published:
+        return (
+            "# Outside the book's environment (Colab, a JupyterHub): the book's packages.\n"
+            "import importlib.util\n"
+            "\n"
+            f"{check}"
+            "    raise ModuleNotFoundError(\n"
+            '        "This chapter needs optimlib and its book package: run "\n'
+            "        \"pip install '.[book]'\\\" in a copy of the book's repository, then \"\n"
+            '        "restart the kernel (the repository has no published address yet)."\n'
+            "    )"
+        )
     return (
-        "# Outside the book's environment (Colab, a JupyterHub): install optimlib first.\n"
+        "# Outside the book's environment (Colab, a JupyterHub): install the book's packages.\n"
         "import importlib.util\n"
         "\n"
-        'if importlib.util.find_spec("optimlib") is None:\n'
-        f'    %pip install --quiet "optimlib[plot] @ git+{url}"'
+        f"{check}"
+        f'    %pip install --quiet "optimlib[book] @ git+{url}"\n'
+        "    importlib.invalidate_caches()\n"
+        f"{check.replace('if ', '    if ', 1)}"
+        "        raise ModuleNotFoundError(\n"
+        f'            "Could not install optimlib[book] from {url}: "\n'
+        '            "check the network connection and the address, then run this cell again."\n'
+        "        )"
     )
 
 
@@ -54,13 +83,13 @@ def _tags(cell) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
-def problems(nb, url: str) -> list[str]:
+def problems(nb, source: str) -> list[str]:
     """What a chapter notebook lacks, as sentences; empty when it is in order."""
     found = []
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     if not code or INSTALL_TAG not in _tags(code[0]):
         found.append("the first code cell is not the install cell (run --write)")
-    elif code[0].source != install_source(url) or "remove-cell" not in _tags(code[0]):
+    elif code[0].source != source or "remove-cell" not in _tags(code[0]):
         found.append("the install cell is out of date (run --write)")
     waiting = None
     for index, cell in enumerate(code):
@@ -79,10 +108,10 @@ def problems(nb, url: str) -> list[str]:
     return found
 
 
-def write_install_cell(path: Path, url: str) -> bool:
+def write_install_cell(path: Path, source: str) -> bool:
     """Add or refresh the install cell; True when the file changed."""
     nb = nbformat.read(path, as_version=4)
-    cell = nbformat.v4.new_code_cell(install_source(url))
+    cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = ["remove-cell", INSTALL_TAG]
     old = [i for i, c in enumerate(nb.cells) if INSTALL_TAG in _tags(c)]
     if old:
@@ -101,11 +130,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="add or refresh install cells")
     args = parser.parse_args(argv)
-    url, status = repository_url(), 0
+    source, status = install_source(*repository()), 0
     for path in chapters():
-        if args.write and write_install_cell(path, url):
+        if args.write and write_install_cell(path, source):
             print(f"{path.name}: install cell written")
-        for problem in problems(nbformat.read(path, as_version=4), url):
+        for problem in problems(nbformat.read(path, as_version=4), source):
             print(f"{path.name}: {problem}")
             status = 1
     return status

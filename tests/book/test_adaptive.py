@@ -1,0 +1,148 @@
+"""The chapter-6 explorer and helpers: what they measure is what the algebra of the methods says.
+
+With a gradient stream the states of AdaGrad, RMSProp and Adam follow closed forms
+(r_k = k g^2; r_n = g^2 + (r_0 - g^2) rho^n; s_t = (1 - rho1^t) g), so every number the
+helpers return can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import optimlib as ol
+from optimlib_book import adaptive as ad
+
+
+def test_stream_returns_the_gradients_in_order_and_refuses_to_run_past_the_end():
+    grads = np.arange(6.0).reshape(3, 2)
+    grad_fn = ad.stream(grads)
+    for row in grads:
+        np.testing.assert_array_equal(grad_fn(np.zeros(2)), row)
+    with pytest.raises(ValueError, match="only 3 gradients"):
+        grad_fn(np.zeros(2))
+    with pytest.raises(ValueError, match="steps >= 1"):
+        ad.stream(np.zeros((0, 2)))
+
+
+def test_trace_records_iterates_gradients_and_states():
+    grads = np.array([[1.0, -2.0], [0.5, 4.0], [3.0, 0.0]])
+    opt = ol.AdaGrad(lr=0.1)
+    run = ad.trace(opt, ad.stream(grads), 3, np.zeros(2))
+    assert run.thetas.shape == (4, 2)
+    np.testing.assert_array_equal(run.grads, grads)
+    np.testing.assert_allclose(run.states["r"], np.cumsum(grads**2, axis=0))
+    expected = -0.1 * grads / (1e-7 + np.sqrt(run.states["r"]))
+    np.testing.assert_allclose(run.deltas, expected, rtol=1e-12)
+
+
+def test_effective_lr_of_adagrad_falls_like_one_over_root_k():
+    opt = ol.AdaGrad(lr=0.5, delta=0.0)
+    run = ad.trace(opt, ad.stream(np.full((400, 1), 2.0)), 400, np.zeros(1))
+    lr = ad.effective_lr(opt, run.states["r"])[:, 0]
+    k = np.arange(1, 401)
+    np.testing.assert_allclose(lr, 0.5 / (2.0 * np.sqrt(k)), rtol=1e-12)
+    slope = np.polyfit(np.log(k), np.log(lr), 1)[0]
+    assert slope == pytest.approx(-0.5, abs=1e-9)
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_effective_lr_times_the_gradient_is_the_step(inside):
+    rng = np.random.default_rng(0)
+    grads = rng.standard_normal((30, 3))
+    rms = ol.RMSProp(lr=0.01, rho=0.8, delta=1e-3, delta_in_sqrt=inside)
+    run = ad.trace(rms, ad.stream(grads), 30, np.zeros(3))
+    np.testing.assert_allclose(
+        run.deltas, -ad.effective_lr(rms, run.states["r"]) * grads, rtol=1e-12
+    )
+    adam = ol.Adam(lr=0.01, delta=1e-3, delta_in_sqrt=inside)
+    run = ad.trace(adam, ad.stream(grads), 30, np.zeros(3))
+    t = run.states["t"]
+    s_hat = run.states["s"] / (1 - 0.9 ** t[:, None])
+    np.testing.assert_allclose(
+        run.deltas, -ad.effective_lr(adam, run.states["r"], t=t) * s_hat, rtol=1e-12
+    )
+
+
+def test_effective_lr_rejects_other_optimizers_and_adam_without_t():
+    with pytest.raises(ValueError, match="AdaGrad, RMSProp or Adam"):
+        ad.effective_lr(ol.SGD(lr=0.1), np.ones(2))
+    with pytest.raises(ValueError, match="step count t"):
+        ad.effective_lr(ol.Adam(), np.ones(2))
+
+
+def test_uncorrected_first_step_of_adam_is_3_16_eps_with_the_defaults():
+    opt = ol.Adam(lr=1e-3, delta=0.0, delta_in_sqrt=False)
+    run = ad.trace(opt, ad.stream(np.ones((50, 1))), 50, np.zeros(1))
+    uncorrected = np.abs(ad.uncorrected_adam_steps(opt, run)[:, 0]) / 1e-3
+    t = np.arange(1, 51)
+    np.testing.assert_allclose(uncorrected, (1 - 0.9**t) / np.sqrt(1 - 0.999**t), rtol=1e-12)
+    assert uncorrected[0] == pytest.approx(0.1 / math.sqrt(0.001), rel=1e-12)
+    np.testing.assert_allclose(np.abs(run.deltas[:, 0]), 1e-3, rtol=1e-12)  # corrected: eps
+
+
+@pytest.mark.parametrize("delta", [1e-8, 1e-6, 1e-2])
+def test_stationary_step_has_its_crossovers_at_root_delta_and_delta(delta):
+    assert ad.stationary_step(math.sqrt(delta), delta, True) == pytest.approx(1 / math.sqrt(2))
+    assert ad.stationary_step(delta, delta, False) == pytest.approx(0.5)
+    tiny = 1e-3 * delta
+    assert ad.stationary_step(tiny, delta, True) == pytest.approx(tiny / math.sqrt(delta), 1e-6)
+    assert ad.stationary_step(tiny, delta, False) == pytest.approx(tiny / delta, rel=1e-2)
+
+
+def test_stationary_step_is_the_first_adam_step():
+    g = np.geomspace(1e-9, 1e2, 12)
+    for inside in (True, False):
+        opt = ol.Adam(lr=1.0, delta=1e-6, delta_in_sqrt=inside)
+        step = opt.step(np.zeros_like(g), lambda theta: g)
+        np.testing.assert_allclose(-step, ad.stationary_step(g, 1e-6, inside), rtol=1e-12)
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9, 0.95])
+def test_panel_plateaus_and_settle_times_match_the_theory(ax, rho):
+    result = ad.panel(ax, rho=rho, delta=1e-6, stage=600)
+    for name in ("inside", "outside"):
+        np.testing.assert_allclose(result[f"plateau_{name}"], result[f"theory_{name}"], rtol=1e-6)
+    scales = result["scales"]
+    for i in range(1, len(scales)):
+        for inside, name in ((True, "inside"), (False, "outside")):
+            theory = ad.settle_time(rho, scales[i - 1] ** 2, scales[i], 1e-6, inside)
+            assert result[f"settle_{name}"][i] == theory
+    assert result["settle_inside"][0] is None
+    assert result["memory"] == pytest.approx(1 / (1 - rho))
+
+
+def test_panel_delta_inside_floors_tiny_gradients(ax):
+    result = ad.panel(ax, rho=0.9, delta=1e-6)
+    # |g| = 1e-4 against sqrt(delta) = 1e-3: inside steps ~ |g| / sqrt(delta) = 0.1 eps
+    assert result["plateau_inside"][2] == pytest.approx(1e-4 / math.sqrt(1e-4**2 + 1e-6))
+    assert result["plateau_outside"][2] / result["plateau_inside"][2] > 9.9
+
+
+def test_panel_long_memory_does_not_settle_within_a_short_stage(ax):
+    result = ad.panel(ax, rho=0.99, stage=400)
+    assert result["settle_outside"][1] is None  # needs about ln(4e4) / 0.01 ~ 1060 steps
+
+
+def test_settle_time_grows_like_the_memory():
+    for rho in (0.9, 0.99, 0.999):
+        n = ad.settle_time(rho, 1.0, 0.01, 0.0, False)
+        theory = math.log((1 - 0.01**2) / (0.01**2 * (1 / 0.81 - 1))) / -math.log(rho)
+        assert n == math.ceil(theory)
+
+
+def test_panel_draws_no_nan(ax):
+    ad.panel(ax, rho=0.999, delta=1e-2, scales=(1.0, 1e-3), stage=50)
+    for line in ax.get_lines():
+        assert np.isfinite(np.asarray(line.get_xydata(), dtype=float)).all()
+
+
+def test_bad_arguments_name_the_parameter(ax):
+    with pytest.raises(ValueError, match="rho"):
+        ad.panel(ax, rho=1.0)
+    with pytest.raises(ValueError, match="scales"):
+        ad.stages([1.0, -1.0], 10)
+    with pytest.raises(ValueError, match="optimizer must be an Adam"):
+        ad.uncorrected_adam_steps(ol.RMSProp(), None)

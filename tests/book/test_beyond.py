@@ -1,0 +1,149 @@
+"""The chapter-10 explorer and drivers: what they measure is what the update rules say."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+import optimlib as ol
+from optimlib_book import beyond as bd
+from optimlib_book import plot
+
+
+def test_noise_decay_with_sgd_and_no_noise_is_the_geometric_decay_of_l2():
+    # With tiny noise, SGD on an L2 penalty multiplies theta by (1 - eps lam) per step.
+    means = bd.noise_decay(ol.SGD(lr=0.1), [1e-12, 1e-12], 20, np.random.default_rng(0), l2=0.5)
+    assert means.shape == (21, 1)
+    np.testing.assert_allclose(means[:, 0], 0.95 ** np.arange(21), rtol=1e-9)
+
+
+def test_noise_decay_averages_each_scale_in_increasing_order_of_scale():
+    # SGD with an L2 term, replayed by hand with the same draws: column j must be the mean
+    # over exactly the coordinates of the j-th smallest scale.
+    sigmas, lr, l2, steps = np.array([2.0, 0.5, 2.0, 1.0, 0.5]), 0.3, 0.2, 4
+    means = bd.noise_decay(ol.SGD(lr=lr), sigmas, steps, np.random.default_rng(7), l2=l2)
+    rng, theta = np.random.default_rng(7), np.ones(5)
+    expected = [[1.0, 1.0, 1.0]]
+    for _ in range(steps):
+        theta = theta - lr * (sigmas * rng.standard_normal(5) + l2 * theta)
+        expected.append([(theta[1] + theta[4]) / 2, theta[3], (theta[0] + theta[2]) / 2])
+    np.testing.assert_allclose(means, expected, rtol=1e-12)
+    assert np.ptp(means[-1]) > 0.1  # the columns differ, so a mix-up would show
+
+
+def _snapshot(optimizer):
+    return optimizer.k, {name: np.copy(value) for name, value in optimizer.state.items()}
+
+
+def _used_adam():
+    adam = ol.Adam(lr=0.1)
+    for _ in range(2):
+        adam.step(np.ones(1), lambda theta: theta)
+    return adam
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"sigmas": [1.0, -1.0]}, "sigmas"),
+        ({"sigmas": [1.0, 0.0]}, "sigmas"),
+        ({"sigmas": [1.0, np.nan]}, "sigmas"),
+        ({"sigmas": [1.0, np.inf]}, "sigmas"),
+        ({"sigmas": []}, "sigmas"),
+        ({"sigmas": [[1.0]]}, "sigmas"),
+        ({"theta0": np.nan}, "theta0"),
+        ({"theta0": np.inf}, "theta0"),
+        ({"steps": -1}, "steps"),
+        ({"l2": -0.1}, "l2"),
+        ({"rng": 0}, "rng"),
+    ],
+)
+def test_noise_decay_refuses_bad_input_and_leaves_the_optimizer_alone(kwargs, name):
+    adam = _used_adam()
+    k, state = _snapshot(adam)
+    args = {"sigmas": [1.0], "steps": 3, "rng": np.random.default_rng(0)} | kwargs
+    with pytest.raises(ValueError, match=name):
+        bd.noise_decay(adam, **args)
+    assert adam.k == k == 2 and state
+    for key, value in state.items():
+        np.testing.assert_array_equal(adam.state[key], value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"x0": 1.5}, "x0"),
+        ({"x0": -1.01}, "x0"),
+        ({"x0": np.nan}, "x0"),
+        ({"x0": np.inf}, "x0"),
+        ({"C": 0.0}, "C"),
+        ({"steps": -1}, "steps"),
+    ],
+)
+def test_online_run_refuses_bad_input_and_leaves_the_optimizer_alone(kwargs, name):
+    adam = _used_adam()
+    k, state = _snapshot(adam)
+    with pytest.raises(ValueError, match=name):
+        bd.online_run(adam, **({"steps": 3} | kwargs))
+    assert adam.k == k == 2 and state
+    for key, value in state.items():
+        np.testing.assert_array_equal(adam.state[key], value)
+
+
+def test_online_run_projects_onto_the_interval_and_its_regret_is_zero_at_the_optimum():
+    run = bd.online_run(ol.SGD(lr=10.0), 6)  # huge steps: every iterate hits a bound
+    assert set(np.round(run.xs[1:], 12)) <= {-1.0, 1.0}
+    at_optimum = bd.OnlineRun(np.full(7, -1.0), {}, 3.0)
+    np.testing.assert_allclose(at_optimum.regret(), 0.0)
+    assert bd.online_run(ol.SGD(lr=0.1), 0, x0=-1.0).xs.tolist() == [-1.0]  # bound allowed
+    np.testing.assert_array_equal(bd.reddi_gradient(0), [3.0])
+    np.testing.assert_array_equal(bd.reddi_gradient(4), [-1.0])
+
+
+def test_online_run_scores_its_regret_with_the_c_it_was_run_with():
+    C, steps = 5.0, 7
+    run = bd.online_run(ol.SGD(lr=0.1), steps, C)
+    assert run.C == C
+    f = [(lambda x: C * x) if j % 3 == 0 else (lambda x: -x) for j in range(steps)]
+    gaps = [f[j](run.xs[j]) - f[j](-1.0) for j in range(steps)]
+    expected = np.cumsum(gaps) / np.arange(1, steps + 1)
+    np.testing.assert_allclose(run.regret(), expected, rtol=1e-12)  # C = 3: starts at 3
+
+
+def test_online_run_adam_fails_and_amsgrad_does_not_with_reddis_hyperparameters():
+    lr = ol.schedules.inverse_sqrt(0.5)
+    adam = bd.online_run(ol.Adam(lr=lr, rho1=0.0, rho2=0.1, delta_in_sqrt=False), 600)
+    ams = bd.online_run(ol.AMSGrad(lr=lr, rho1=0.0, rho2=0.1), 600)
+    assert adam.xs[-30:].mean() > 0.9 and ams.xs[-30:].mean() < -0.9
+    assert ams.states["r_max"].shape == (600, 1)
+    assert np.all(np.diff(ams.states["r_max"][:, 0]) >= 0)
+
+
+def test_panel_decoupled_decay_is_uniform_and_l2_decay_depends_on_the_noise():
+    _, axes = plot.figure()
+    result = bd.panel(axes[0, 0], lam=0.1, eps=1e-2, steps=300, per_scale=100)
+    target = 0.999**300
+    assert result["target"] == pytest.approx(target)
+    assert max(abs(m - target) for m in result["decoupled"]) < 0.08
+    l2 = result["l2"]
+    assert abs(l2[0]) < 0.02 and l2[-1] > 0.9  # small noise: decayed away; large: untouched
+    with pytest.raises(ValueError, match="eps"):
+        bd.panel(axes[0, 0], eps=0.0)
+
+
+def test_panel_draws_its_legend_only_when_asked():
+    _, axes = plot.figure(2)
+    bd.panel(axes[0, 0], steps=5, per_scale=2)
+    bd.panel(axes[0, 1], steps=5, per_scale=2, legend=None)
+    assert axes[0, 0].get_legend() is not None
+    assert axes[0, 1].get_legend() is None
+    labels = axes[0, 1].get_legend_handles_labels()[1]
+    assert labels == [r"$(1-\varepsilon\lambda)^{5}$", "AdamW (decoupled)", "Adam + L2 in the loss"]
+    # The captions say "blue circles" and "vermillion squares": the palette's first two.
+    _, adamw, adam = axes[0, 1].get_lines()
+    assert (adamw.get_color(), adamw.get_marker()) == (plot.PALETTE[0], "o")
+    assert (adam.get_color(), adam.get_marker()) == (plot.PALETTE[1], "s")

@@ -1,0 +1,235 @@
+"""Chapter 5's explorer module: the 2 x 2 theory against the real optimizers, and the panels.
+
+The theory functions are checked three ways: against the eigenvalues of the iteration
+matrix, against closed forms (sqrt(alpha) in the complex band, the optimal rates, the
+stability limits), and against runs of ``ol.Momentum`` and ``ol.Nesterov``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import optimlib as ol
+from optimlib_book import momentum as mx
+from optimlib_book import widgets
+
+METHODS = ["momentum", "nesterov"]
+
+
+# --- the linear theory -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_roots_are_the_eigenvalues_of_the_iteration_matrix(method):
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        eps, alpha = rng.uniform(0.01, 2.0), rng.uniform(0.0, 0.99)
+        lam = rng.uniform(0.0, 3.0, size=4)
+        T = mx.iteration_matrix(eps, alpha, lam, method)
+        eig = np.sort_complex(np.linalg.eigvals(T))
+        roots = np.sort_complex(mx.roots(eps, alpha, lam, method))
+        assert np.allclose(eig, roots, atol=1e-7)  # a double root is only sqrt(eps) accurate
+        b, c = mx.characteristic_coefficients(eps, alpha, lam, method)
+        assert np.allclose(np.trace(T, axis1=-2, axis2=-1), b, atol=1e-14)
+        assert np.allclose(np.linalg.det(T), c, atol=1e-14)
+        assert np.allclose(
+            mx.root_modulus(eps, alpha, lam, method), np.max(np.abs(eig), axis=-1), atol=1e-7
+        )
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_iteration_matrix_reproduces_the_optimizer(method):
+    """(e_k, v_k) of a real run along one eigenvector equals T^k (e_0, 0)."""
+    eps, alpha, lam = 0.03, 0.8, 7.0
+    thetas, vs = mx.trace(
+        mx.METHODS[method](lr=eps, alpha=alpha), lambda x: lam * (x - 1.0), np.array([4.0]), 30
+    )
+    state = np.array([3.0, 0.0])  # e_0 = theta_0 - theta*, v_0 = 0
+    T = mx.iteration_matrix(eps, alpha, lam, method)
+    for k in range(31):
+        assert np.allclose([thetas[k, 0] - 1.0, vs[k, 0]], state, rtol=1e-12, atol=1e-14)
+        state = T @ state
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_no_momentum_is_gradient_descent(method):
+    h = np.geomspace(1e-3, 5, 200)
+    assert np.allclose(mx.root_modulus(1.0, 0.0, h, method), np.abs(1 - h), atol=1e-15)
+    assert mx.stability_limit(0.0, method) == 2.0
+
+
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 0.9, 0.99])
+def test_complex_band_has_modulus_sqrt_alpha(alpha):
+    low, high = mx.complex_band(alpha)
+    h = np.linspace(low, high, 1001)[1:-1]
+    assert np.allclose(mx.root_modulus(1.0, alpha, h), math.sqrt(alpha), rtol=0, atol=1e-12)
+    outside = np.concatenate([np.linspace(low / 100, low * 0.99, 50), [high * 1.01, high * 1.3]])
+    assert np.all(mx.root_modulus(1.0, alpha, outside) > math.sqrt(alpha))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.9, 0.99])
+def test_stability_limit(method, alpha):
+    limit = mx.stability_limit(alpha, method)
+    expected = 2 * (1 + alpha) / (1 + 2 * alpha) if method == "nesterov" else 2 * (1 + alpha)
+    assert limit == pytest.approx(expected, rel=1e-15)
+    assert mx.root_modulus(1.0, alpha, limit * (1 - 1e-8), method) < 1
+    assert mx.root_modulus(1.0, alpha, limit * (1 + 1e-8), method) > 1
+    h = np.linspace(1e-6, limit * 0.999, 500)
+    assert np.all(mx.root_modulus(1.0, alpha, h, method) < 1)
+
+
+@pytest.mark.parametrize("kappa", [4.0, 10.0, 100.0, 1000.0])
+def test_optimal_heavy_ball_rate(kappa):
+    quad = ol.problems.Quadratic.with_condition_number(kappa)
+    eps, alpha = quad.heavy_ball_optimal()
+    rho = mx.spectral_radius(eps, alpha, quad.eigenvalues)
+    assert rho == pytest.approx(quad.heavy_ball_rate(), abs=1e-7)
+    # any other (eps, alpha) nearby is slower
+    for d_eps, d_alpha in [(1.05, 1.0), (0.95, 1.0), (1.0, 1.02), (1.0, 0.98)]:
+        assert mx.spectral_radius(eps * d_eps, alpha * d_alpha, quad.eigenvalues) > rho
+
+
+@pytest.mark.parametrize("kappa", [10.0, 100.0, 1000.0])
+def test_nesterov_standard_tuning_rate(kappa):
+    quad = ol.problems.Quadratic.with_condition_number(kappa)
+    root_kappa = math.sqrt(kappa)
+    rho = mx.spectral_radius(
+        1 / quad.L, (root_kappa - 1) / (root_kappa + 1), quad.eigenvalues, "nesterov"
+    )
+    assert rho == pytest.approx(1 - 1 / root_kappa, abs=1e-7)
+
+
+def test_spectral_radius_matches_quadratic_gd_rate():
+    quad = ol.problems.Quadratic.with_condition_number(30.0, dim=5)
+    for eps in [0.01, 0.05, 0.066]:
+        assert mx.spectral_radius(eps, 0.0, quad.eigenvalues) == pytest.approx(quad.gd_rate(eps))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="method"):
+        mx.roots(0.1, 0.5, 1.0, method="adam")
+    with pytest.raises(ValueError, match="alpha"):
+        mx.roots(0.1, 1.0, 1.0)
+    with pytest.raises(ValueError, match="eps"):
+        mx.roots(0.0, 0.5, 1.0)
+    with pytest.raises(ValueError, match="distances"):
+        mx.measured_rate([1.0, 0.5])
+
+
+# --- measuring a rate ---------------------------------------------------------------------------
+
+
+def test_measured_rate_exact_on_exponentials():
+    k = np.arange(300)
+    assert mx.measured_rate(0.9**k) == pytest.approx(0.9, rel=1e-12)
+    assert mx.measured_rate(3 * 1.05 ** k[:100]) == pytest.approx(1.05, rel=1e-12)
+
+
+def test_measured_rate_robust_to_oscillation():
+    k = np.arange(600)
+    d = 0.97**k * np.abs(np.cos(0.3 * k + 0.4))  # dips close to zero now and then
+    assert mx.measured_rate(d) == pytest.approx(0.97, rel=2e-3)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_measured_rate_of_runs_matches_theory(method):
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        kappa = float(10 ** rng.uniform(1, 2))
+        alpha = float(rng.uniform(0.0, 0.95))
+        eps = float(rng.uniform(0.1, 0.9) * mx.stability_limit(alpha, method) / kappa)
+        quad = ol.problems.Quadratic.with_condition_number(kappa)
+        history = ol.minimize(quad, mx.METHODS[method](lr=eps, alpha=alpha), steps=1200)
+        theory = mx.spectral_radius(eps, alpha, quad.eigenvalues, method)
+        assert mx.measured_rate(history.distances()) == pytest.approx(theory, rel=0.03)
+
+
+# --- velocities, steps and figures ---------------------------------------------------------------
+
+
+def test_trace_records_the_velocity():
+    problem = ol.problems.Rosenbrock()
+    thetas, vs = mx.trace(ol.Momentum(lr=1e-3, alpha=0.9), problem.grad, problem.x0, 20)
+    assert thetas.shape == vs.shape == (21, 2)
+    assert np.array_equal(vs[0], [0.0, 0.0])
+    assert np.allclose(np.diff(thetas, axis=0), vs[1:], rtol=0, atol=1e-15)
+    history = ol.minimize(problem, ol.Momentum(lr=1e-3, alpha=0.9), steps=20)
+    assert np.array_equal(history.thetas, thetas)
+
+
+def test_one_step_decomposes_the_real_step():
+    problem = ol.problems.Rosenbrock()
+    theta, v = np.array([0.5, 0.3]), np.array([0.02, -0.01])
+    for method in METHODS:
+        step = mx.one_step(problem, theta, v, 1e-3, 0.9, method)
+        expected_point = theta if method == "momentum" else theta + 0.9 * v
+        assert np.allclose(step["point"], expected_point, rtol=0, atol=1e-16)
+        assert np.array_equal(step["g"], problem.grad(step["point"]))
+        assert np.allclose(step["momentum_step"] + step["gradient_step"], step["new_v"], atol=1e-16)
+        assert np.allclose(theta + step["new_v"], step["new_theta"], atol=1e-16)
+
+
+def test_figure_one_draws_labelled_arrows():
+    problem = ol.problems.Rosenbrock()
+    fig, axes = plt.subplots(1, 2)
+    steps = mx.figure_one(
+        axes, problem, np.array([0.977, 1.015]), np.array([0.09, 0.04]), 2e-3, 0.95
+    )
+    assert set(steps) == {"momentum", "nesterov"}
+    for ax in axes:
+        texts = [t.get_text() for t in ax.texts]
+        for word in ("previous step", "momentum", "gradient", "step $v'"):
+            assert any(word in t for t in texts), (word, texts)
+        arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+        assert len(arrows) == 4
+    assert any("look-ahead" in t.get_text() for t in axes[1].texts)
+    plt.close(fig)
+
+
+def test_panel_returns_what_it_shows(ax):
+    result = mx.panel(ax, eps=0.015, alpha=0.8, kappa=100.0)
+    assert not result["diverged"]
+    assert result["theory"] == pytest.approx(math.sqrt(0.8), abs=1e-12)
+    assert result["rate"] == pytest.approx(result["theory"], rel=0.01)
+    assert any("measured rate" in t.get_text() for t in ax.texts)
+
+
+def test_panel_diverging_run(ax):
+    result = mx.panel(ax, eps=1.05 * 2 * 1.5 / 100, alpha=0.5, kappa=100.0)
+    assert result["diverged"] and result["diverged_at"] is not None
+    assert result["theory"] > 1
+    assert result["rate"] == pytest.approx(result["theory"], rel=0.01)
+
+
+def test_panel_nesterov_and_small_multiples():
+    fig, results = widgets.small_multiples(
+        mx.panel, "alpha", [0.0, 0.9], eps=0.01, kappa=50.0, method="nesterov"
+    )
+    plt.close(fig)
+    for alpha, result in zip([0.0, 0.9], results, strict=True):
+        theory = mx.spectral_radius(0.01, alpha, [1.0, 50.0], "nesterov")
+        assert result["theory"] == pytest.approx(theory)
+        assert result["rate"] == pytest.approx(theory, rel=0.01)
+
+
+def test_cycling_example():
+    problem = mx.CyclingExample()
+    eps, alpha = problem.heavy_ball_optimal()
+    assert (eps, alpha) == (pytest.approx(1 / 9), pytest.approx(4 / 9))
+    x = np.array([-3.0, -0.5, 0.0, 0.7, 1.3, 1.9, 2.4, 4.0])[:, None]  # away from the kinks
+    h = 1e-6
+    slope = (problem.f(x + h) - problem.f(x - h)) / (2 * h)
+    assert np.allclose(slope, problem.grad(x)[:, 0], rtol=1e-7, atol=1e-7)
+    for kink in (1.0, 2.0):  # f is continuous where the pieces meet
+        assert problem.f(np.array([kink - 1e-12])) == pytest.approx(problem.f(np.array([kink])))
+    history = ol.minimize(problem, ol.Momentum(lr=eps, alpha=alpha), steps=150)
+    tail = history.thetas[-7:, 0]
+    assert np.allclose(tail[3:], tail[:-3], atol=1e-12) and np.min(np.abs(tail)) > 0.5
+    root_kappa = 5.0
+    nesterov = ol.Nesterov(lr=1 / 25, alpha=(root_kappa - 1) / (root_kappa + 1))
+    assert ol.minimize(problem, nesterov, steps=150).distances()[-1] < 1e-10

@@ -1,0 +1,152 @@
+"""Chapter 4's explorer: batched SGD runs, the noise floor, the moment model, the panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optimlib as ol
+from optimlib_book import schedules as ex
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return ex.default_problem()
+
+
+def small_problem(noise_std=0.5):
+    rng = np.random.default_rng(7)
+    return ol.problems.LinearRegression.synthetic(40, 3, rng, noise_std=noise_std, kappa=4.0)
+
+
+def test_full_batch_runs_are_gradient_descent():
+    """With m = N every run takes the exact gradient: each must match ol.minimize's GD."""
+    p = small_problem()
+    runs = ex.sgd_runs(p, 0.1, 60, p.N, np.random.default_rng(0), runs=3)
+    history = ol.minimize(p, ol.SGD(lr=0.1), 60)
+    for gaps in runs.gaps:
+        np.testing.assert_allclose(gaps, history.loss_gaps(), rtol=1e-9, atol=1e-14)
+    assert runs.lrs.shape == (60,) and np.all(runs.lrs == 0.1)
+
+
+def test_minibatches_are_distinct_examples_and_reproducible():
+    rng = np.random.default_rng(1)
+    for N, m in ((1000, 10), (30, 20)):  # both branches of the sampler
+        idx = ex._distinct_indices(rng, N, 50, m)
+        assert idx.shape == (50, m)
+        assert all(len(set(row)) == m for row in idx.tolist())
+        assert idx.min() >= 0 and idx.max() < N
+    p = small_problem()
+    a = ex.sgd_runs(p, 0.05, 30, 5, np.random.default_rng(3), runs=2)
+    b = ex.sgd_runs(p, 0.05, 30, 5, np.random.default_rng(3), runs=2)
+    np.testing.assert_array_equal(a.gaps, b.gaps)
+    assert not np.array_equal(a.gaps[0], a.gaps[1])  # the runs draw their own minibatches
+    with pytest.raises(ValueError, match="rng"):
+        ex.sgd_runs(p, 0.05, 30, 5, rng=0)
+
+
+def test_constant_step_settles_at_the_noise_floor(problem):
+    eps, m = 0.05, 10
+    runs = ex.sgd_runs(problem, eps, 1500, m, np.random.default_rng(2), runs=8)
+    measured = runs.mean_gap(500)
+    assert measured == pytest.approx(ex.noise_floor(problem, eps, m), rel=0.25)
+
+
+def test_expected_gaps_is_gradient_descent_without_noise():
+    """No label noise: every example is fitted exactly, Sigma_g = 0, the model is exact GD."""
+    p = small_problem(noise_std=0.0)
+    model = ex.expected_gaps(p, [ol.schedules.constant(0.1)], 100, 5)[0]
+    history = ol.minimize(p, ol.SGD(lr=0.1), 100)
+    np.testing.assert_allclose(model, history.loss_gaps(), rtol=1e-8, atol=1e-25)
+
+
+def test_expected_gaps_reaches_the_exact_stationary_value():
+    """Constant eps: E f - f* -> sum_i eps s_i^2 / (2 (2 - eps lambda_i)), between the bounds."""
+    p, eps, m = small_problem(), 0.1, 5
+    lam, U = np.linalg.eigh(p.hess(p.x_star))
+    g = p.per_example_grads(p.x_star)
+    s2 = np.mean(((g - g.mean(axis=0)) @ U) ** 2, axis=0) * (p.N - m) / (m * (p.N - 1))
+    exact = np.sum(eps * s2 / (2 * (2 - eps * lam)))
+    model = ex.expected_gaps(p, [ol.schedules.constant(eps)], 3000, m)[0]
+    assert model[-1] == pytest.approx(exact, rel=1e-10)
+    floor = ex.noise_floor(p, eps, m)
+    assert floor <= exact <= floor / (1 - eps * lam.max() / 2)
+
+
+def test_decade_growth_agrees_with_the_formulas():
+    S = ol.schedules
+    cases = [
+        S.constant(0.1),
+        S.linear_decay(0.1, 0.001, 1000),
+        S.inverse_time(0.1, 20),
+        S.inverse_sqrt(0.1, 20),
+        S.power_decay(0.1, 20, p=2),
+        S.step_decay(0.1, 0.1, 1000),
+    ]
+    for schedule in cases:
+        check = ex.decade_growth(schedule, 100_000)
+        assert check["sum_diverges"] == schedule.sum_diverges, schedule
+        assert check["sum_of_squares_converges"] == schedule.sum_of_squares_converges, schedule
+    linear = ex.decade_growth(cases[1], 100_000)
+    assert linear["ratio2"] < 1.1  # the plain ratio of partial sums looks convergent ...
+    assert linear["rho2"] == pytest.approx(10.0, rel=1e-9)  # ... the last decade says otherwise
+    # the test reads the last two decades: with tau = 2500 inside them it is fooled
+    late_tau = ol.schedules.linear_decay(0.1, 0.001, 2500)
+    assert ex.decade_growth(late_tau, 100_000)["sum_of_squares_converges"] is True
+    assert ex.decade_growth(late_tau, 1_000_000)["sum_of_squares_converges"] is False
+    with pytest.raises(ValueError, match="num_steps"):
+        ex.decade_growth(cases[0], 1234)
+
+
+def test_make_schedule():
+    assert isinstance(ex.make_schedule(0, 0.1, 20), ol.schedules.Constant)
+    schedule = ex.make_schedule(1.0, 0.1, 20)
+    assert schedule(20) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="p"):
+        ex.make_schedule(-1, 0.1, 20)
+
+
+def test_panel_reports_what_the_schedules_do(ax):
+    constant = ex.panel(ax, p=0.0, steps=1500, runs=4)
+    inverse = ex.panel(ax, p=1.0, steps=1500, runs=4)
+    fast = ex.panel(ax, p=2.0, steps=1500, runs=4)
+    assert not constant["meets_robbins_monro"] and inverse["meets_robbins_monro"]
+    assert not fast["sum_diverges"] and fast["sum_of_squares_converges"]
+    assert constant["final_gap"] == pytest.approx(constant["final_floor"], rel=0.3)
+    assert inverse["final_gap"] < constant["final_gap"] / 10
+    assert fast["final_gap"] > 100 * fast["final_floor"]  # frozen far above its floor
+    assert abs(fast["slope"]) < 0.2 < -inverse["slope"]
+
+
+def test_panel_records_a_divergence_without_nan(ax):
+    out = ex.panel(ax, p=0.0, eps0=0.5, batch_size=1, steps=500, runs=2)
+    assert out["diverged_at"] is not None and out["final_gap"] == float("inf")
+    for line in ax.get_lines():
+        assert np.all(np.isfinite(np.asarray(line.get_ydata(), dtype=float)))
+    assert any("diverged at step" in text.get_text() for text in ax.texts)
+
+
+def test_thin_lines_keeps_the_ends_and_few_points(ax):
+    x = np.arange(1, 100_001)
+    ax.plot(x, 1 / x)
+    ax.plot([1, 2], [3, 4])
+    ex.thin_lines(ax, num=300)
+    long, short = ax.get_lines()
+    assert len(long.get_xdata()) <= 300 and long.get_xdata()[0] == 1
+    assert long.get_xdata()[-1] == 100_000
+    assert len(short.get_xdata()) == 2
+
+
+def test_compare_feeds_every_learning_rate_the_same_minibatches():
+    p = small_problem()
+    S = ol.schedules
+    lrs = [0.05, 0.05, S.linear_decay(0.2, 0.05, 50), 50.0]
+    same, twin, decayed, huge = ex.sgd_compare(p, lrs, 400, 5, np.random.default_rng(4), runs=3)
+    np.testing.assert_array_equal(same.gaps, twin.gaps)  # common random numbers
+    # after tau the decayed schedule is the constant step fed the same noise
+    np.testing.assert_allclose(decayed.gaps[:, -1], same.gaps[:, -1], rtol=1e-3)
+    # one learning rate diverging stops only that one, and keeps finite numbers
+    assert huge.diverged and not same.diverged and same.gaps.shape == (3, 401)
+    assert np.all(np.isfinite(huge.gaps)) and huge.gaps.shape[1] <= huge.diverged_at + 1
+    with pytest.raises(ValueError, match="lrs"):
+        ex.sgd_compare(p, [], 10, 5, np.random.default_rng(0))
