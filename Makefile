@@ -33,7 +33,7 @@ OTHER_CPU = NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python tools/other_cpu.py)"
 FLOORS_PYTHON ?= $(firstword $(shell command -v python3.11) python3)
 NEWEST_PYTHON ?= $(firstword $(shell command -v python3.13 >/dev/null 2>&1 && python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 
-.PHONY: book test lint unit nbval other-cpu book-strict browser compat floors newest \
+.PHONY: book test lint unit nbval other-cpu book-strict browser compat floors newest standalone \
 	bench data lab clean help
 
 help:
@@ -103,8 +103,9 @@ other-cpu: $(DEV_DEPS)
 	$(OTHER_CPU) $(BIN)/python -m pytest tests -q -n 2 -p no:cacheprovider
 	$(OTHER_CPU) $(BIN)/python -m pytest book $(NBVAL_FLAGS) -q
 
-# Each builds its environment from nothing (not .venv) and runs the unit tests and nbval.
-compat: floors newest
+# Each builds its environment from nothing (not .venv) and runs the unit tests and nbval;
+# standalone runs every chapter alone, as on Colab or a hub: the wheel and its extras only.
+compat: floors newest standalone
 
 floors:
 	rm -rf .venv-floors && $(FLOORS_PYTHON) -m venv .venv-floors
@@ -125,6 +126,14 @@ newest:
 	.venv-newest/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
 	.venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider
 	.venv-newest/bin/python -m pytest book $(NBVAL_FLAGS) -q
+
+standalone:
+	rm -rf .venv-standalone _build/wheel && $(FLOORS_PYTHON) -m venv .venv-standalone
+	.venv-standalone/bin/python -m pip install --quiet --upgrade pip
+	.venv-standalone/bin/python -m pip wheel --quiet --no-deps --wheel-dir _build/wheel .
+	.venv-standalone/bin/python -m pip install --quiet "$$(ls _build/wheel/optimlib-*.whl)[book]" \
+	  "$$(grep '^ipykernel' requirements.txt)" nbclient
+	.venv-standalone/bin/python tools/run_alone.py $$(ls book/[0-9]*.ipynb)
 
 book-strict: $(BOOK_DEPS) $(OFFLINE)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
@@ -152,4 +161,4 @@ lab: $(BOOK_DEPS)
 	$(BIN)/jupyter lab book/
 
 clean:
-	rm -rf _build $(VENDOR) $(VENV) .venv-floors .venv-newest .pytest_cache .ruff_cache .hypothesis
+	rm -rf _build $(VENDOR) $(VENV) .venv-floors .venv-newest .venv-standalone .pytest_cache .ruff_cache .hypothesis

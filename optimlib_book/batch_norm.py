@@ -20,6 +20,9 @@ Training a deep ReLU network on two spirals with minibatch SGD:
   :func:`optimlib.minimize`, with minibatch gradients from ``oracle(m, rng)``;
 * :func:`train`, :func:`lr_sweep` and :func:`sweep_panel`: runs with and without batch
   normalization over a grid of learning rates, divergence recorded as an outcome;
+* :func:`compute_seed_spread`: the final loss and weight growth of one configuration over
+  several seeds, for runs that are chaotic (their last bits, and so one seed's numbers,
+  differ between CPUs; statistics over seeds do not);
 * :func:`dead_fraction`: the ReLU units that output 0 on every example;
 * :func:`column_norms`: the norms of the columns of each hidden weight matrix;
 * :func:`own_batch_accuracy`: test accuracy when each test batch is normalized with
@@ -47,6 +50,7 @@ __all__ = [
     "chain",
     "chain_weights",
     "column_norms",
+    "compute_seed_spread",
     "dead_fraction",
     "delta_panel",
     "depth_panel",
@@ -513,6 +517,68 @@ def lr_sweep(X, y, lrs, **kwargs) -> dict:
         "plain": [train(X, y, lr, False, **kwargs) for lr in lrs],
         "bn": [train(X, y, lr, True, **kwargs) for lr in lrs],
     }
+
+
+def compute_seed_spread(
+    X,
+    y,
+    lr: float,
+    seeds,
+    batch_norm: bool = True,
+    depth: int = 8,
+    width: int = 16,
+    steps: int = 200,
+    batch_size: int = 32,
+    max_loss: float = 1e3,
+) -> dict:
+    """The run of :func:`train` repeated for every seed in ``seeds``: its final full-data
+    loss and, with batch norm, the mean growth of the hidden weight columns.
+
+    Each run takes the same SGD steps as ``train(X, y, lr, batch_norm, ..., seed=seed)``
+    (the same initialization and minibatches, bit for bit) but evaluates the full-data
+    loss only at the end, which makes it cheaper. A run is ``diverged`` when a gradient
+    stops being finite or the final loss is not finite or exceeds ``max_loss``; its
+    numbers are then NaN. ``growth`` is mean_j ||w_j(end)|| / ||w_j(0)|| over the hidden
+    columns (:func:`column_norms`; NaN without batch norm). Returns ``seeds``, ``final``,
+    ``diverged``, ``growth`` (arrays, one entry per seed) and, over the runs that did not
+    diverge, ``final_median``, ``final_range`` and ``growth_median``, ``growth_range``
+    ((min, max) pairs).
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: give at least one seed")
+    lr = _checks.positive("lr", lr)
+    steps = _checks.nonnegative_int("steps", steps)
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    final, growth = np.full(len(seeds), np.nan), np.full(len(seeds), np.nan)
+    diverged = np.zeros(len(seeds), dtype=bool)
+    for i, seed in enumerate(seeds):
+        mlp = MLP([2] + [width] * depth + [2], activation="relu", batch_norm=batch_norm)
+        rng = np.random.default_rng(seed)
+        theta0 = mlp.init_params(rng)
+        gradient = SpiralClassification(mlp, X, y, theta0).oracle(batch_size, rng)
+        theta = theta0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(steps):
+                g = gradient(theta)
+                if not np.all(np.isfinite(g)):
+                    break
+                theta = theta - lr * g
+            else:
+                loss = mlp.loss(theta, X, y)
+                if np.isfinite(loss) and loss <= max_loss:
+                    final[i] = loss
+        diverged[i] = np.isnan(final[i])
+        if batch_norm and not diverged[i]:
+            norms = column_norms(mlp, [theta0, theta])
+            growth[i] = float(np.mean(norms[1] / norms[0]))
+    result = {"seeds": seeds, "final": final, "diverged": diverged, "growth": growth}
+    for key in ("final", "growth"):
+        kept = result[key][~np.isnan(result[key])]
+        ok = kept.size > 0
+        result[f"{key}_median"] = float(np.median(kept)) if ok else math.nan
+        result[f"{key}_range"] = (float(kept.min()), float(kept.max())) if ok else (math.nan,) * 2
+    return result
 
 
 def sweep_panel(ax, sweep: dict, threshold: float = CHANCE / 2) -> dict:

@@ -11,6 +11,9 @@ Two small drivers that feed an optimizer gradients which do not come from a
 * :func:`online_run`: the online problem of Reddi, Kale & Kumar (2018), f_k(x) = C x at
   every third step and -x otherwise, on the interval [-1, 1] (a projection after every
   step), recording the iterates and the optimizer's state.
+* :func:`compute_warmup`: Adam on a small network with and without a warm-up, at several
+  peak rates, with the numbers the chapter claims (the early spike, the final loss, the
+  dead ReLU units), and a sample over minibatch seeds for the run that is chaotic.
 * :func:`panel`: the explorer. For one weight decay ``lam``, the mean of theta after
   ``steps`` steps against the noise scale, for Adam with an L2 term and for AdamW, with
   the decoupled prediction (1 - eps lam)^steps dashed.
@@ -28,7 +31,17 @@ from optimlib.optimizers_extra import AdamW
 
 from . import plot
 
-__all__ = ["OnlineRun", "noise_decay", "online_run", "panel", "reddi_gradient"]
+__all__ = [
+    "OnlineRun",
+    "compute_warmup",
+    "dead_units",
+    "noise_decay",
+    "online_run",
+    "panel",
+    "reddi_gradient",
+    "train",
+    "warmup_table",
+]
 
 
 def noise_decay(
@@ -170,6 +183,124 @@ def panel(
         "decoupled": decoupled[-1].tolist(),
         "target": float(target),
     }
+
+
+def train(problem, lr, steps: int, batch_size: int, seed: int, record: int | None = None):
+    """Adam (delta outside the root) on minibatches, as ``optimlib.minimize`` runs it.
+
+    The same draws and the same steps as ``minimize(problem, Adam(lr=lr,
+    delta_in_sqrt=False), steps, batch_size=batch_size, rng=default_rng(seed))``, but the
+    full training loss is computed only for k = 0 .. ``record`` (every step when None),
+    which is most of a run's cost. Returns the recorded losses and the final parameters.
+    """
+    steps = _checks.nonnegative_int("steps", steps)
+    last = steps if record is None else min(_checks.nonnegative_int("record", record), steps)
+    oracle = problem.oracle(batch_size, _rng(seed))
+    adam = Adam(lr=lr, delta_in_sqrt=False)
+    theta = np.array(problem.x0, dtype=np.float64)
+    losses = [float(problem.f(theta))]
+    for k in range(steps):
+        theta = adam.step(theta, oracle)
+        if k < last:
+            losses.append(float(problem.f(theta)))
+    return np.array(losses), theta
+
+
+def dead_units(mlp, theta, X) -> int:
+    """Hidden ReLU units whose output is 0 on every row of X (they get no gradient)."""
+    hidden = mlp.layer_outputs(theta, X)[:-1]
+    return int(sum(np.all(h <= 0, axis=0).sum() for h in hidden))
+
+
+def compute_warmup(
+    problem,
+    mlp,
+    X,
+    schedules: dict,
+    peaks,
+    steps: int,
+    early: int,
+    batch_size: int,
+    seed: int,
+    chaotic: tuple = (),
+    seeds=(),
+) -> dict:
+    """Adam with each schedule at each peak rate: the numbers of chapter 10's warm-up table.
+
+    ``schedules`` maps a name to ``make(peak)``, a learning-rate schedule. Per name, arrays
+    indexed like ``peaks``, for the runs with minibatch seed ``seed``: ``spike``, the
+    largest loss over steps 0 .. ``early`` divided by the initial loss ``f0``; ``final``,
+    the final loss; ``dead``, the dead hidden units at the end; and ``curves``, the loss
+    curves. The runs named in ``chaotic`` (pairs of name and peak) amplify last-bit
+    differences, so that another machine gives other numbers for them; for each,
+    ``sample`` holds the final losses and dead units over the minibatch ``seeds`` (the run
+    with ``seed`` itself is reused, not repeated).
+    """
+    peaks = [float(p) for p in peaks]
+    f0 = float(problem.f(problem.x0))
+    units = sum(h.shape[-1] for h in mlp.layer_outputs(problem.x0, X)[:-1])
+    out = {"f0": f0, "peaks": peaks, "units": units, "dead0": dead_units(mlp, problem.x0, X)}
+    out |= {"spike": {}, "final": {}, "dead": {}, "curves": {}, "sample": {}}
+    ends = {}  # (name, peak) -> final parameters, reused by the sample over seeds
+    for name, make in schedules.items():
+        curves = []
+        for peak in peaks:
+            losses, ends[name, peak] = train(problem, make(peak), steps, batch_size, seed)
+            curves.append(losses)
+        out["curves"][name] = curves
+        out["spike"][name] = np.array([c[: early + 1].max() / f0 for c in curves])
+        out["final"][name] = np.array([c[-1] for c in curves])
+        out["dead"][name] = np.array([dead_units(mlp, ends[name, p], X) for p in peaks])
+    for name, peak in chaotic:
+        make, peak = schedules[name], float(peak)
+        thetas = [
+            ends[name, peak]
+            if s == seed
+            else train(problem, make(peak), steps, batch_size, s, 0)[1]
+            for s in seeds
+        ]
+        out["sample"][name, peak] = {
+            "seeds": list(seeds),
+            "final": np.array([float(problem.f(theta)) for theta in thetas]),
+            "dead": np.array([dead_units(mlp, theta, X) for theta in thetas]),
+        }
+    return out
+
+
+def warmup_table(result: dict, early: int) -> str:
+    """The table of :func:`compute_warmup`, with a chaotic run's end starred out.
+
+    A chaotic run's spike comes before the chaos and stays; its final loss and dead units
+    are replaced by a star, and one line below the table counts over how many of its
+    seeds the run failed (final loss above 0.3) and lost more than half of the hidden
+    units: counts, which another machine's rounding leaves alone when every seed is clear
+    of both thresholds (the chapter asserts the margins).
+    """
+    peaks, units = result["peaks"], result["units"]
+    lines = [f"initial loss f0 = {result['f0']:.3f}"]
+    lines.append("peak ε".ljust(36) + "".join(f"{p:>7g}" for p in peaks))
+    for name in result["spike"]:
+        hidden = {i for i, p in enumerate(peaks) if (name, p) in result["sample"]}
+
+        def row(values, fmt, hidden=hidden):
+            cells = ("*" if i in hidden else format(v, fmt) for i, v in enumerate(values))
+            return "".join(f"{c:>7}" for c in cells)
+
+        lines.append(
+            f"{name}: max f/f0, k <= {early}".ljust(36) + row(result["spike"][name], ".1f", ())
+        )
+        lines.append(f"{name}: final f".ljust(36) + row(result["final"][name], ".3f"))
+        lines.append(f"{name}: dead units (of {units})".ljust(36) + row(result["dead"][name], "d"))
+    lines.append(f"dead units at the start: {result['dead0']}")
+    for (name, peak), sample in result["sample"].items():
+        n = len(sample["seeds"])
+        failed = int(np.sum(sample["final"] > 0.3))
+        halved = int(np.sum(sample["dead"] > units / 2))
+        lines.append(f"* chaotic: {name} at peak {peak:g}, over {n} minibatch seeds:")
+        lines.append(
+            f"  final f > 0.3 in {failed} of {n}, over half the units dead in {halved} of {n}"
+        )
+    return "\n".join(lines)
 
 
 def _rng(seed) -> np.random.Generator:

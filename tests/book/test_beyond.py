@@ -147,3 +147,64 @@ def test_panel_draws_its_legend_only_when_asked():
     _, adamw, adam = axes[0, 1].get_lines()
     assert (adamw.get_color(), adamw.get_marker()) == (plot.PALETTE[0], "o")
     assert (adam.get_color(), adam.get_marker()) == (plot.PALETTE[1], "s")
+
+
+def _spirals(nudge=0.0):
+    X, y = ol.problems.two_spirals(200, np.random.default_rng(0))
+    mlp = ol.nn.MLP([2, 32, 32, 2])
+    spirals = ol.problems.Network(mlp, X, y, np.random.default_rng(4))
+    if nudge:
+        signs = np.where(np.arange(spirals.x0.size) % 2, 1.0, -1.0)
+        spirals = ol.problems.Network(mlp, X, y, x0=spirals.x0 * (1 + nudge * signs))
+    return mlp, X, spirals
+
+
+def test_train_takes_the_steps_of_minimize_and_records_the_loss_only_as_asked():
+    _, _, spirals = _spirals()
+    lr = ol.schedules.warmup_cosine(0.3, 5, 20)
+    rng = np.random.default_rng(5)
+    adam = ol.Adam(lr=lr, delta_in_sqrt=False)
+    history = ol.minimize(spirals, adam, 20, batch_size=100, rng=rng)
+    losses, theta = bd.train(spirals, lr, 20, 100, 5)
+    np.testing.assert_array_equal(losses, history.losses)
+    np.testing.assert_array_equal(theta, history.theta)
+    short, theta_short = bd.train(spirals, lr, 20, 100, 5, record=3)
+    np.testing.assert_array_equal(short, history.losses[:4])
+    np.testing.assert_array_equal(theta_short, theta)
+
+
+def test_compute_warmup_counts_units_and_samples_only_the_chaotic_run():
+    mlp, X, spirals = _spirals()
+    schedules = {"c": lambda p: ol.schedules.cosine_decay(p, 6)}
+    result = bd.compute_warmup(
+        spirals, mlp, X, schedules, [0.01, 1.0], 6, early=2, batch_size=50, seed=5,
+        chaotic=[("c", 1.0)], seeds=[5, 6],
+    )  # fmt: skip
+    assert result["units"] == 64 and result["dead0"] == bd.dead_units(mlp, spirals.x0, X)
+    losses, _ = bd.train(spirals, schedules["c"](1.0), 6, 50, 5)
+    np.testing.assert_array_equal(result["curves"]["c"][1], losses)
+    assert result["final"]["c"][1] == losses[-1]
+    assert result["spike"]["c"][1] == losses[:3].max() / result["f0"]
+    sample = result["sample"]["c", 1.0]
+    assert sample["final"][0] == losses[-1]  # seed 5 reused
+    _, theta6 = bd.train(spirals, schedules["c"](1.0), 6, 50, 6)
+    assert sample["dead"][1] == bd.dead_units(mlp, theta6, X)
+    table = bd.warmup_table(result, early=2).splitlines()
+    assert table[3].split()[-2:] == [f"{result['final']['c'][0]:.3f}", "*"]
+    assert table[-1].endswith("of 2")
+
+
+def test_the_warmup_run_at_peak_one_is_chaotic_and_the_others_are_not():
+    # What the chapter stars out: the start nudged by 1e-12 (larger than the last-bit
+    # differences of two CPUs) moves the end of warm-up at peak 1 by percents, and the
+    # runs whose numbers the chapter prints by less than 1e-7.
+    _, _, spirals = _spirals()
+    _, _, nudged = _spirals(nudge=1e-12)
+
+    def change(lr):
+        a, b = bd.train(spirals, lr, 200, 100, 5, 0), bd.train(nudged, lr, 200, 100, 5, 0)
+        return abs(spirals.f(a[1]) - spirals.f(b[1])) / spirals.f(a[1])
+
+    assert change(ol.schedules.warmup_cosine(1.0, 40, 200)) > 1e-3
+    assert change(ol.schedules.warmup_cosine(0.3, 40, 200)) < 1e-7
+    assert change(ol.schedules.cosine_decay(1.0, 200)) < 1e-7

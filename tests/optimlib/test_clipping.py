@@ -11,13 +11,15 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import optimlib as ol
 from optimlib.clipping import clip, clipped, norm
+
+# the independent reference: installed with the test tools, but not on every Python
+torch = pytest.importorskip("torch")
 
 FAST = settings(max_examples=80, deadline=None)
 DTYPES = (np.float32, np.float64)

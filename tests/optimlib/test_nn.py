@@ -7,13 +7,15 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from optimlib import nn
+
+# the independent reference: installed with the test tools, but not on every Python
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 torch.set_num_threads(1)  # tiny tensors: threads only add overhead
 

@@ -32,9 +32,11 @@ from functools import partial
 
 import numpy as np
 import pytest
-import torch
 
 from optimlib.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
+
+# the independent reference: installed with the test tools, but not on every Python
+torch = pytest.importorskip("torch")
 
 STEPS = 300
 DIM = 6

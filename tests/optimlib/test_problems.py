@@ -11,12 +11,14 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimlib import problems as P
 from optimlib.optimizers import SGD, Momentum
+
+# the independent reference: installed with the test tools, but not on every Python
+torch = pytest.importorskip("torch")
 
 torch.set_num_threads(1)  # tiny tensors: threads only add overhead
 

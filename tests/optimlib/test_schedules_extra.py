@@ -7,11 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 import optimlib as ol
 from optimlib import schedules
 from optimlib.schedules import Cosine, WarmupCosine, cosine_decay, warmup_cosine
+
+# the independent reference: installed with the test tools, but not on every Python
+torch = pytest.importorskip("torch")
 
 
 def formula(k: int, eps_max: float, warmup: int, total: int, eps_min: float) -> float:
