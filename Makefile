@@ -14,11 +14,8 @@ BOOK_DEPS := $(VENV)/.book-deps
 DEV_DEPS  := $(VENV)/.dev-deps
 VENDOR    := _vendor
 MATHJAX_VERSION      := 3.2.2
-HTML_MANAGER_VERSION := 1.0.15
-REQUIREJS_VERSION    := 2.3.8
 MATHJAX    := $(VENDOR)/mathjax/tex-mml-chtml.js
-WIDGETS_JS := $(VENDOR)/widgets/embed-amd.js
-OFFLINE    := $(MATHJAX) $(WIDGETS_JS)
+OFFLINE    := $(MATHJAX)
 JB_FLAGS  := -W -n --keep-going
 # nbval: one kernel per notebook, two notebooks at a time on CI's two cores.
 NBVAL_FLAGS := --nbval --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider -n 2 --dist loadfile
@@ -57,9 +54,8 @@ $(DEV_DEPS): $(BOOK_DEPS) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The site's scripts come from the npm registry, pinned, and are served by the book
-# itself, so a reader without network sees rendered formulas: MathJax 3, and the
-# ipywidgets embed manager (with RequireJS) that pages carrying widget state load.
+# MathJax 3 comes from the npm registry, pinned, and is served by the book itself, so a
+# reader without network sees rendered formulas.
 $(MATHJAX):
 	rm -rf _build/npm-mathjax && mkdir -p _build/npm-mathjax
 	cd _build/npm-mathjax && npm install --silent --no-audit --no-fund mathjax@$(MATHJAX_VERSION)
@@ -68,16 +64,6 @@ $(MATHJAX):
 	cp _build/npm-mathjax/node_modules/mathjax/LICENSE $(VENDOR)/mathjax/
 	cp -r _build/npm-mathjax/node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
 	cp -r _build/npm-mathjax/node_modules/mathjax/es5/input/tex/extensions $(VENDOR)/mathjax/input/tex/
-
-# `npm pack` fetches a package's own files without its dependency tree.
-$(WIDGETS_JS): tools/site/widgets-setup.js
-	rm -rf _build/npm-widgets && mkdir -p _build/npm-widgets $(VENDOR)/widgets
-	cd _build/npm-widgets && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) requirejs@$(REQUIREJS_VERSION) >/dev/null
-	cd _build/npm-widgets && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
-	cp _build/npm-widgets/requirejs-*/package/require.js $(VENDOR)/widgets/
-	cd _build/npm-widgets/jupyter-widgets-html-manager-*/package && \
-	  cp dist/embed-amd.js dist/embed.js.LICENSE.txt dist/*.woff* dist/*.ttf dist/*.eot dist/*.svg $(CURDIR)/$(VENDOR)/widgets/
-	cp tools/site/widgets-setup.js $(VENDOR)/widgets/
 
 book: $(BOOK_DEPS) $(OFFLINE)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)

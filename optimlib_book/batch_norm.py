@@ -530,6 +530,7 @@ def compute_seed_spread(
     steps: int = 200,
     batch_size: int = 32,
     max_loss: float = 1e3,
+    runs: dict | None = None,
 ) -> dict:
     """The run of :func:`train` repeated for every seed in ``seeds``: its final full-data
     loss and, with batch norm, the mean growth of the hidden weight columns.
@@ -539,7 +540,9 @@ def compute_seed_spread(
     loss only at the end, which makes it cheaper. A run is ``diverged`` when a gradient
     stops being finite or the final loss is not finite or exceeds ``max_loss``; its
     numbers are then NaN. ``growth`` is mean_j ||w_j(end)|| / ||w_j(0)|| over the hidden
-    columns (:func:`column_norms`; NaN without batch norm). Returns ``seeds``, ``final``,
+    columns (:func:`column_norms`; NaN without batch norm). ``runs`` maps seeds to
+    ``(mlp, history)`` pairs that :func:`train` already returned for the same settings,
+    which are used instead of training again. Returns ``seeds``, ``final``,
     ``diverged``, ``growth`` (arrays, one entry per seed) and, over the runs that did not
     diverge, ``final_median``, ``final_range`` and ``growth_median``, ``growth_range``
     ((min, max) pairs).
@@ -552,7 +555,17 @@ def compute_seed_spread(
     X, y = np.asarray(X, dtype=float), np.asarray(y)
     final, growth = np.full(len(seeds), np.nan), np.full(len(seeds), np.nan)
     diverged = np.zeros(len(seeds), dtype=bool)
+    runs = {} if runs is None else runs
     for i, seed in enumerate(seeds):
+        if seed in runs:
+            mlp, history = runs[seed]
+            diverged[i] = history.diverged
+            if not diverged[i]:
+                final[i] = history.final_loss
+                if batch_norm:
+                    norms = column_norms(mlp, history.thetas[[0, -1]])
+                    growth[i] = float(np.mean(norms[1] / norms[0]))
+            continue
         mlp = MLP([2] + [width] * depth + [2], activation="relu", batch_norm=batch_norm)
         rng = np.random.default_rng(seed)
         theta0 = mlp.init_params(rng)

@@ -213,3 +213,31 @@ def test_delta_panel_matches_the_formula(ax):
     result = bx.delta_panel(ax, deltas=(1e-6,), stds=[1e-5, 1e-3, 1.0])
     np.testing.assert_allclose(result["measured"][1e-6], result["theory"][1e-6], rtol=1e-8)
     assert result["theory"][1e-6][-1] == pytest.approx(1 - 0.5e-6, rel=1e-9)
+
+
+def test_seed_spread_takes_the_steps_of_train(spirals):
+    X, y = spirals
+    spread = bx.compute_seed_spread(X, y, 1.0, [3, 4], depth=3, width=8, steps=25)
+    for i, seed in enumerate([3, 4]):
+        mlp, history = bx.train(X, y, 1.0, True, depth=3, width=8, steps=25, seed=seed)
+        assert spread["final"][i] == history.final_loss  # the same run, bit for bit
+        norms = bx.column_norms(mlp, history.thetas)
+        assert spread["growth"][i] == pytest.approx(np.mean(norms[-1] / norms[0]), rel=1e-14)
+    assert spread["final_median"] == pytest.approx(np.mean(spread["final"]))  # two seeds
+    assert spread["growth_range"] == (spread["growth"].min(), spread["growth"].max())
+    assert spread["growth_range"][0] >= 1.0  # normalized columns only grow
+    reused = bx.compute_seed_spread(
+        X, y, 1.0, [3, 4], depth=3, width=8, steps=25, runs={3: (mlp, history)}
+    )  # history is seed 4's run, stored under 3: used as given
+    np.testing.assert_array_equal(reused["final"], spread["final"][[1, 1]])
+
+
+def test_seed_spread_records_divergence_and_plain_networks(spirals):
+    X, y = spirals
+    blowup = bx.compute_seed_spread(X, y, 50.0, [0], batch_norm=False, depth=6, width=8, steps=50)
+    assert blowup["diverged"][0] and math.isnan(blowup["final"][0])
+    assert math.isnan(blowup["final_median"]) and math.isnan(blowup["growth_range"][0])
+    plain = bx.compute_seed_spread(X, y, 0.1, [0, 1], batch_norm=False, depth=3, width=8, steps=10)
+    assert not plain["diverged"].any() and np.all(np.isnan(plain["growth"]))
+    with pytest.raises(ValueError, match="seeds"):
+        bx.compute_seed_spread(X, y, 0.1, [])
