@@ -24,8 +24,6 @@ from ._checks import Hyperparameter
 
 GradFn = Callable[[np.ndarray], np.ndarray]
 
-BLOCK = 32768  # elements per block: one block of every operand fits in a 1 MiB L2 cache
-
 
 class DivergenceError(FloatingPointError):
     """A step met a gradient, an iterate or a state that is not finite (NaN or inf).
