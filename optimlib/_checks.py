@@ -86,20 +86,26 @@ def open_unit_interval(name: str, value) -> float:
     return value
 
 
-def positive_int(name: str, value) -> int:
-    """An integer >= 1."""
+def _integer(name: str, value, low: int) -> int:
     value = scalar(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    if value > LARGEST_FLOAT:  # step counts and periods meet floats (k / tau): keep them finite
+        raise ValueError(f"{name} must be an integer >= {low}; got one beyond float's range")
     return int(value)
+
+
+LARGEST_FLOAT = int(np.finfo(np.float64).max)
+
+
+def positive_int(name: str, value) -> int:
+    """An integer >= 1 (and not beyond float's range, ~1.8e308)."""
+    return _integer(name, value, 1)
 
 
 def nonnegative_int(name: str, value) -> int:
-    """An integer >= 0."""
-    value = scalar(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-    return int(value)
+    """An integer >= 0 (and not beyond float's range, ~1.8e308)."""
+    return _integer(name, value, 0)
 
 
 def boolean(name: str, value) -> bool:
