@@ -4,7 +4,10 @@ The guarantees, kept here once for all algorithms:
 
 * ``step(theta, grad_fn)`` returns a new array and never writes into ``theta``, into the
   gradient, or into any array it handed out earlier (``opt.state`` included);
-* it computes in ``theta``'s floating dtype (float32 stays float32);
+* it computes in ``theta``'s dtype, float32 or float64 (integers become float64; float16
+  and longdouble are refused with a ``ValueError``: in float16 delta and g * g underflow);
+* ``load_state_dict`` takes numbers back as numpy scalars or 0-d arrays (as ``np.load``
+  returns them) and resumes bit for bit; anything else in a saved state is a ``ValueError``;
 * a bad hyperparameter, or a gradient of the wrong shape, raises ``ValueError`` that
   names the parameter and its allowed range;
 * a gradient, iterate or state that is not finite raises :class:`DivergenceError` and
@@ -14,7 +17,6 @@ The guarantees, kept here once for all algorithms:
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -23,8 +25,6 @@ from . import _checks
 from ._checks import Hyperparameter
 
 GradFn = Callable[[np.ndarray], np.ndarray]
-
-BLOCK = 32768  # elements per block: one block of every operand fits in a 1 MiB L2 cache
 
 
 class DivergenceError(FloatingPointError):
@@ -74,22 +74,11 @@ class Optimizer:
         """The learning rate eps_k used at step k (the constant, or the schedule's value)."""
         if not callable(self.lr):
             return self.lr
-        eps = self.lr(k)
-        if isinstance(eps, np.ndarray) and eps.ndim == 0:
-            eps = eps.item()
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-            raise ValueError(
-                f"lr: the schedule returned eps_{k} = {eps!r}; a learning rate must be a "
-                f"finite number >= 0"
-            )
-        eps = float(eps)
-        if not np.isfinite(eps):
-            raise ValueError(f"lr: the schedule returned eps_{k} = {eps!r}; it must be finite")
-        return eps
+        return _checks.nonnegative(f"lr: the schedule's eps_{k}", self.lr(k))
 
     def step(self, theta, grad_fn: GradFn) -> np.ndarray:
         """One step from ``theta`` with ``grad_fn`` (theta -> gradient); returns the new theta."""
-        theta = _checks.float_array("theta", theta)
+        theta = _checks.parameter_array("theta", theta)
         eps = self.lr_at(self.k)
         state = self._state_for(theta)
         # Overflow is reported as a DivergenceError below, not as a RuntimeWarning.
@@ -113,13 +102,23 @@ class Optimizer:
         return {
             "optimizer": type(self).__name__,
             "k": self.k,
-            "hyperparameters": self.hyperparameters(),
+            # deep copies: a schedule changed later must not change what was saved
+            "hyperparameters": copy.deepcopy(self.hyperparameters()),
             "state": copy.deepcopy(self.state),
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what ``state_dict`` saved; on a bad dict raise and change nothing."""
-        name = state_dict.get("optimizer")
+        """Restore what ``state_dict`` saved; on a bad dict raise and change nothing.
+
+        Numbers may come back as numpy scalars or 0-d arrays (as ``np.load`` returns
+        them): they are turned back into the Python numbers a run keeps, so a resumed run
+        is bit-identical to an uninterrupted one in float32 as in float64.
+        """
+        if not isinstance(state_dict, dict):
+            raise ValueError(
+                f"state_dict must be a dict as state_dict() returns it; got {type(state_dict)}"
+            )
+        name = _checks.scalar(state_dict.get("optimizer"))
         if name != type(self).__name__:
             raise ValueError(
                 f"state_dict: saved by {name!r}, cannot be loaded into {type(self).__name__}"
@@ -128,19 +127,25 @@ class Optimizer:
         if missing:
             raise ValueError(f"state_dict: missing {sorted(missing)}")
         k = _checks.nonnegative_int("state_dict['k']", state_dict["k"])
-        state = copy.deepcopy(state_dict["state"])
+        for key in ("state", "hyperparameters"):
+            if not isinstance(state_dict[key], dict):
+                raise ValueError(f"state_dict[{key!r}] must be a dict; got {state_dict[key]!r}")
         # Before the first step the state is empty; after it, it holds every variable.
-        expected = set(self.init_state(np.zeros(1))) if k > 0 else set()
-        if set(state) != expected:
+        template = self.init_state(np.zeros(1)) if k > 0 else {}
+        if set(state_dict["state"]) != set(template):
             raise ValueError(
-                f"state_dict['state'] after k = {k} steps must hold {sorted(expected)}; "
-                f"got {sorted(state)}"
+                f"state_dict['state'] after k = {k} steps must hold {sorted(template)}; "
+                f"got {sorted(state_dict['state'])}"
             )
+        state = {
+            key: _loaded_state_value(key, value, template[key])
+            for key, value in state_dict["state"].items()
+        }
         shapes = {np.shape(v) for v in state.values() if isinstance(v, np.ndarray)}
         if len(shapes) > 1:
             raise ValueError(f"state_dict['state']: arrays of different shapes {sorted(shapes)}")
         trial = copy.copy(self)  # check every hyperparameter before touching self
-        hyperparameters = state_dict["hyperparameters"]
+        hyperparameters = copy.deepcopy(state_dict["hyperparameters"])
         if set(hyperparameters) != set(self.hyperparameters()):
             raise ValueError(
                 f"state_dict['hyperparameters'] must name {sorted(self.hyperparameters())}; "
@@ -192,6 +197,24 @@ def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
             f"step {k}: the gradient is not finite (NaN or inf); the state is unchanged", k
         )
     return g
+
+
+def _loaded_state_value(key: str, value, like):
+    """A saved state variable, checked against ``like`` (the same variable of a fresh
+    optimizer): a float32/float64 array, or a number given back as the Python number."""
+    name = f"state_dict['state'][{key!r}]"
+    if isinstance(like, np.ndarray):
+        if isinstance(value, np.floating):  # a 0-d state array read back as a numpy scalar
+            value = np.asarray(value)
+        if not isinstance(value, np.ndarray) or value.dtype not in _checks.PARAMETER_DTYPES:
+            got = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else repr(value)
+            raise ValueError(f"{name} must be a float32 or float64 numpy array; got {got}")
+        if not _checks.all_finite(value):
+            raise ValueError(f"{name} must be finite; it contains NaN or inf")
+        return value.copy()
+    if isinstance(like, int):
+        return _checks.nonnegative_int(name, value)
+    return _checks.finite(name, value)
 
 
 def _as_array(value):

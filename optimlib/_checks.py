@@ -12,13 +12,25 @@ import numbers
 import numpy as np
 
 
-def _real(name: str, value, allowed: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {allowed}; got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+def scalar(value):
+    """A 0-d numpy array as the Python number it holds (what ``np.load`` gives back for a
+    saved number); anything else unchanged."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
     return value
+
+
+def _real(name: str, value, allowed: str) -> float:
+    value = scalar(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float's range, such as 10**400
+        raise ValueError(f"{name} must be {allowed}; got an integer beyond float's range") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return number
 
 
 def finite(name: str, value) -> float:
@@ -74,22 +86,31 @@ def open_unit_interval(name: str, value) -> float:
     return value
 
 
-def positive_int(name: str, value) -> int:
-    """An integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+def _integer(name: str, value, low: int) -> int:
+    value = scalar(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    if value > LARGEST_FLOAT:  # step counts and periods meet floats (k / tau): keep them finite
+        raise ValueError(f"{name} must be an integer >= {low}; got one beyond float's range")
     return int(value)
+
+
+LARGEST_FLOAT = int(np.finfo(np.float64).max)
+
+
+def positive_int(name: str, value) -> int:
+    """An integer >= 1 (and not beyond float's range, ~1.8e308)."""
+    return _integer(name, value, 1)
 
 
 def nonnegative_int(name: str, value) -> int:
-    """An integer >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-    return int(value)
+    """An integer >= 0 (and not beyond float's range, ~1.8e308)."""
+    return _integer(name, value, 0)
 
 
 def boolean(name: str, value) -> bool:
     """True or False (numpy booleans included), nothing merely truthy."""
+    value = scalar(value)
     if not isinstance(value, bool | np.bool_):
         raise ValueError(f"{name} must be True or False; got {value!r}")
     return bool(value)
@@ -99,6 +120,7 @@ def learning_rate(name: str, value):
     """A finite number > 0, or a schedule: a callable k -> eps_k."""
     if callable(value):
         return value
+    value = scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(
             f"{name} must be a finite number > 0 or a schedule (a callable k -> eps_k); "
@@ -115,6 +137,26 @@ def float_array(name: str, value) -> np.ndarray:
     if array.dtype.kind in "biu":
         return array.astype(np.float64)
     raise ValueError(f"{name} must be an array of real numbers; got dtype {array.dtype}")
+
+
+PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def parameter_array(name: str, value) -> np.ndarray:
+    """Parameters to optimize: float32 or float64 arrays keep their dtype, integers and
+    booleans become float64; other floats (float16, longdouble) are refused.
+
+    Optimizers compute in theta's dtype. In float16, g * g underflows to 0 for |g| < 2.4e-4
+    and delta = 1e-8 is 0, so a zero gradient entry gives 0 / 0 at the first step: rather
+    than compute something else than asked, the library refuses it and says how to cast.
+    """
+    array = float_array(name, value)
+    if array.dtype not in PARAMETER_DTYPES:
+        raise ValueError(
+            f"{name} has dtype {array.dtype}; the allowed dtypes are float32 and float64 "
+            f"(cast it, e.g. {name}.astype(np.float32))"
+        )
+    return array
 
 
 def all_finite(array: np.ndarray) -> bool:

@@ -19,7 +19,8 @@ def norm(g) -> float:
     """The 2-norm of g, without overflow for huge entries (||g|| up to ~1.8e308).
 
     The plain sum of squares overflows once ||g|| exceeds ~1.3e154, exactly the exploding
-    gradients clipping is for; scaling by max |g_i| first avoids that.
+    gradients clipping is for; scaling by max |g_i| first avoids that. A norm beyond
+    float64's range is inf, without a warning.
     """
     g = np.abs(np.ravel(g)).astype(np.float64)
     if g.size == 0:
@@ -27,17 +28,28 @@ def norm(g) -> float:
     scale = g.max()
     if not np.isfinite(scale) or scale == 0:
         return float(scale)
-    return float(scale * np.sqrt(np.sum((g / scale) ** 2)))
+    with np.errstate(over="ignore"):
+        return float(scale * np.sqrt(np.sum((g / scale) ** 2)))
 
 
 def clip_by_norm(g, max_norm) -> np.ndarray:
-    """g * max_norm / ||g|| when ||g|| > max_norm, else a copy of g (2-norm)."""
+    """g * max_norm / ||g|| when ||g|| > max_norm, else a copy of g (2-norm).
+
+    The result has g's dtype, its direction, and norm max_norm up to a few roundings of
+    that dtype, for any finite g: also when ||g|| exceeds float64's range, and when the
+    factor max_norm / ||g|| is too small for g's dtype (float32 below ~1.2e-38). Those
+    cases scale by max |g_i| first and compute in float64, rounding once at the end.
+    """
     max_norm = _checks.positive("max_norm", max_norm)
     g = _checks.float_array("g", g)
     length = norm(g)
-    if length > max_norm:
-        return np.asarray(g * (max_norm / length), dtype=g.dtype)
-    return g.copy()
+    if not length > max_norm:
+        return g.copy()
+    factor = max_norm / length
+    if np.isfinite(length) and factor >= np.finfo(g.dtype).smallest_normal:
+        return np.asarray(g * factor, dtype=g.dtype)  # the common case
+    unit = g.astype(np.float64) / np.max(np.abs(g))  # largest entry +-1, ||unit|| >= 1
+    return np.asarray(unit * (max_norm / norm(unit)), dtype=g.dtype)
 
 
 def clip_by_value(g, clip_value) -> np.ndarray:

@@ -133,7 +133,24 @@ class RMSProp(_RootMeanSquareScaling):
         return theta, {"r": r}
 
 
-class Adam(_RootMeanSquareScaling):
+class _AdamFamily(Optimizer):
+    """What Adam and its variants (AdamW, AMSGrad, Nadam) share: the decay rates
+    rho1, rho2 of the two moments, delta, and the state s, r (first and second moments,
+    zero at the start) and t (steps taken). Each subclass writes its own ``update``."""
+
+    rho1 = Hyperparameter(_checks.unit_interval)
+    rho2 = Hyperparameter(_checks.unit_interval)
+    delta = Hyperparameter(_checks.nonnegative)
+
+    def __init__(self, lr, rho1, rho2, delta):
+        self.rho1, self.rho2, self.delta = rho1, rho2, delta
+        super().__init__(lr)
+
+    def init_state(self, theta):
+        return {"s": np.zeros_like(theta), "r": np.zeros_like(theta), "t": 0}
+
+
+class Adam(_AdamFamily, _RootMeanSquareScaling):
     """Adam, Algorithm 8.7 (Kingma & Ba 2015).
 
     t <- t + 1;  s <- rho1 s + (1 - rho1) g;  r <- rho2 r + (1 - rho2) g * g;
@@ -141,16 +158,9 @@ class Adam(_RootMeanSquareScaling):
     theta <- theta - eps s_hat / sqrt(r_hat + delta).
     """
 
-    rho1 = Hyperparameter(_checks.unit_interval)
-    rho2 = Hyperparameter(_checks.unit_interval)
-
     def __init__(self, lr=1e-3, rho1=0.9, rho2=0.999, delta=1e-8, delta_in_sqrt=True):
-        self.rho1, self.rho2 = rho1, rho2
-        self.delta, self.delta_in_sqrt = delta, delta_in_sqrt
-        super().__init__(lr)
-
-    def init_state(self, theta):
-        return {"s": np.zeros_like(theta), "r": np.zeros_like(theta), "t": 0}
+        self.delta_in_sqrt = delta_in_sqrt
+        super().__init__(lr, rho1, rho2, delta)
 
     def update(self, theta, g, eps, s, r, t):
         t = t + 1

@@ -16,26 +16,12 @@ import numpy as np
 from . import _checks
 from ._base import Optimizer
 from ._checks import Hyperparameter
+from .optimizers import _AdamFamily
 
 __all__ = ["AMSGrad", "Adadelta", "AdamW", "Lion", "Nadam"]
 
 
-class _AdamLike(Optimizer):
-    """The hyperparameters and the state (s, r, t) shared by the Adam family."""
-
-    rho1 = Hyperparameter(_checks.unit_interval)
-    rho2 = Hyperparameter(_checks.unit_interval)
-    delta = Hyperparameter(_checks.nonnegative)
-
-    def __init__(self, lr, rho1, rho2, delta):
-        self.rho1, self.rho2, self.delta = rho1, rho2, delta
-        super().__init__(lr)
-
-    def init_state(self, theta):
-        return {"s": np.zeros_like(theta), "r": np.zeros_like(theta), "t": 0}
-
-
-class AdamW(_AdamLike):
+class AdamW(_AdamFamily):
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019).
 
     t <- t + 1;  theta <- theta (1 - eps lambda);
@@ -69,7 +55,7 @@ class AdamW(_AdamLike):
         return theta, {"s": s, "r": r, "t": t}
 
 
-class AMSGrad(_AdamLike):
+class AMSGrad(_AdamFamily):
     """AMSGrad (Reddi, Kale & Kumar 2018): Adam that divides by the largest r so far.
 
     t <- t + 1;  s <- rho1 s + (1 - rho1) g;  r <- rho2 r + (1 - rho2) g * g;
@@ -103,7 +89,7 @@ class AMSGrad(_AdamLike):
         return theta, {"s": s, "r": r, "r_max": r_max, "t": t}
 
 
-class Nadam(_AdamLike):
+class Nadam(_AdamFamily):
     """Nadam, Adam with Nesterov momentum (Dozat 2016), as in ``torch.optim.NAdam``.
 
     t <- t + 1;

@@ -73,17 +73,41 @@ class History:
         return np.linalg.norm(diff, axis=1)
 
     def steps_to(self, tol: float, measure: str = "loss_gap") -> int | None:
-        """The first k at which ``measure`` <= tol ("loss_gap", "distance" or "loss"), else None."""
+        """The first k at which ``measure`` <= tol ("loss_gap", "distance" or "loss"), else None.
+
+        ``tol`` must be a finite number (a NaN tolerance would never be met, silently).
+        """
+        tol = _checks.finite("tol", tol)
         values = self._measure(measure)
         hits = np.flatnonzero(values <= tol)
         return int(hits[0]) if hits.size else None
 
     def rate(self, start: int = 0, stop: int | None = None, measure: str = "distance") -> float:
-        """Measured linear rate: the geometric mean of e_{k+1}/e_k over start <= k < stop."""
+        """Measured linear rate: the geometric mean of e_{k+1}/e_k over start <= k < stop,
+        that is (e_stop / e_start)^(1 / (stop - start)).
+
+        It needs e_start > 0 and e_stop >= 0 (a run that reaches e = 0 has rate 0.0). A run
+        that is at its minimum at ``start`` (e_start = 0: it started there, or got there
+        exactly) has no rate, since every ratio is 0/0: that is a ``ValueError`` saying so,
+        as is a negative e (a loss gap below 0 by rounding, or a negative "loss").
+        """
         values = self._measure(measure)
-        stop = len(values) - 1 if stop is None else stop
-        if not 0 <= start < stop < len(values):
-            raise ValueError(f"rate: need 0 <= start < stop <= {len(values) - 1}")
+        last = len(values) - 1
+        start = _checks.nonnegative_int("rate: start", start)
+        stop = last if stop is None else _checks.nonnegative_int("rate: stop", stop)
+        if not start < stop <= last:
+            raise ValueError(f"rate: need 0 <= start < stop <= {last}; got {start}, {stop}")
+        if values[start] == 0:
+            raise ValueError(
+                f"rate: the {measure} is 0 at step {start}, the run is at its minimum there "
+                f"(e.g. it started at the minimizer), and the ratios e_(k+1)/e_k are 0/0; "
+                f"a rate needs a start with a {measure} > 0"
+            )
+        if values[start] < 0 or values[stop] < 0:
+            raise ValueError(
+                f"rate: the {measure} must be >= 0 at start and stop (a rate compares sizes of "
+                f"errors); got {values[start]:.3g} at step {start}, {values[stop]:.3g} at {stop}"
+            )
         return float((values[stop] / values[start]) ** (1.0 / (stop - start)))
 
     def _measure(self, measure: str) -> np.ndarray:
@@ -131,7 +155,14 @@ def minimize(
     "max_loss"). The optimizer is reset first unless
     ``reset=False`` (to continue a run).
     """
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(
+            f"optimizer must be an optimlib optimizer such as ol.SGD(lr=0.1); got {optimizer!r}"
+        )
     steps = _checks.nonnegative_int("steps", steps)
+    if record_iterates is not None:
+        record_iterates = _checks.boolean("record_iterates", record_iterates)
+    reset = _checks.boolean("reset", reset)
     oracle = _gradient_oracle(problem, grad_fn, batch_size, rng)
     if max_norm is not None or clip_value is not None:
         clip(np.zeros(1), max_norm, clip_value)  # check both thresholds before the run
@@ -143,7 +174,10 @@ def minimize(
             raise ValueError("tol: stopping on f - f* <= tol needs a problem with known f_star")
     if max_loss is not None:
         _checks.finite("max_loss", max_loss)
-    theta = _checks.float_array("x0", problem.x0 if x0 is None else x0).copy()
+    theta = _checks.parameter_array("x0", problem.x0 if x0 is None else x0).copy()
+    shape = np.shape(getattr(problem, "x0", theta))
+    if theta.shape != shape:
+        raise ValueError(f"x0 must have shape {shape}, the problem's; got shape {theta.shape}")
     if record_iterates is None:
         record_iterates = theta.size <= RECORD_ITERATES_UP_TO
     if reset:
@@ -176,7 +210,10 @@ def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
     a non-finite gradient or iterate, or a loss that is not finite or exceeds max_loss.
     Only acceptable iterates are recorded, so every recorded number is finite.
     """
-    thetas, losses, grad_norms, lrs = [theta], [float(problem.f(theta))], [], []
+    loss = problem.f(theta)
+    if np.ndim(loss) != 0:
+        raise ValueError(f"x0: the loss at x0 must be one number; got shape {np.shape(loss)}")
+    thetas, losses, grad_norms, lrs = [theta], [float(loss)], [], []
     if not np.isfinite(losses[0]):
         raise ValueError(f"x0: the loss at the starting point is {losses[0]}; it must be finite")
     if max_loss is not None and losses[0] > max_loss:
@@ -220,6 +257,8 @@ class _CountingOracle:
 
 def _gradient_oracle(problem, grad_fn, batch_size, rng) -> _CountingOracle:
     if grad_fn is not None:
+        if not callable(grad_fn):
+            raise ValueError(f"grad_fn must be a callable theta -> gradient; got {grad_fn!r}")
         if batch_size is not None:
             raise ValueError("batch_size: give either grad_fn or batch_size, not both")
         return _CountingOracle(grad_fn, getattr(problem, "N", 1))

@@ -8,6 +8,10 @@ Robbins-Monro conditions sum_k eps_k = inf and sum_k eps_k^2 < inf
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 
 from . import _checks
@@ -32,19 +36,45 @@ __all__ = [
 ]
 
 
+def _checked(**checks) -> Mapping:
+    """A schedule's parameters and their checks (read-only)."""
+    return MappingProxyType(checks)
+
+
 class Schedule:
-    """Base class: ``eps(k)`` for integer or array k >= 0, plus what the formula implies."""
+    """Base class: ``eps(k)`` for integer or array k >= 0, plus what the formula implies.
+
+    A schedule's parameters can be changed after construction (``s.eps0 = 0.05``); a
+    change is checked like the constructor's argument, together with the conditions
+    between parameters, and a bad value raises ``ValueError`` and changes nothing.
+    """
 
     sum_diverges: bool  # sum_k eps_k = inf
     sum_of_squares_converges: bool  # sum_k eps_k^2 < inf
+    _parameters: Mapping = MappingProxyType({})  # name -> its check, for changes later
 
     def __call__(self, k):
+        if isinstance(k, int) and not isinstance(k, bool):  # beyond int64 too
+            k = float(k) if abs(k) <= _checks.LARGEST_FLOAT else math.inf
         k = np.asarray(k)
-        whole = k.dtype.kind in "iu" or (k.dtype.kind == "f" and np.all(k == np.floor(k)))
+        whole = k.dtype.kind in "iu" or (
+            k.dtype.kind == "f" and np.all(np.isfinite(k)) and np.all(k == np.floor(k))
+        )
         if not whole or np.any(k < 0):
-            raise ValueError(f"k must be an integer >= 0 (or an array of them); got {k!r}")
+            raise ValueError(f"k must be an integer >= 0 (finite; or an array of them); got {k!r}")
         eps = self.eps(k.astype(np.float64))
         return float(eps) if eps.ndim == 0 else eps
+
+    def __setattr__(self, name, value):
+        if name in vars(self):  # a change after construction (the constructor checked the first)
+            if name not in self._parameters:
+                raise AttributeError(f"{type(self).__name__}.{name} cannot be changed")
+            value = self._parameters[name](name, value)
+            self._check_together({**vars(self), name: value}, changed=name)
+        object.__setattr__(self, name, value)
+
+    def _check_together(self, values: dict, changed: str | None = None) -> None:
+        """Conditions between parameters (``values``), beyond each one's own range."""
 
     def eps(self, k: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -64,6 +94,7 @@ class Constant(Schedule):
 
     sum_diverges = True
     sum_of_squares_converges = False
+    _parameters = _checked(eps0=_checks.positive)
 
     def __init__(self, eps):
         self.eps0 = _checks.positive("eps", eps)
@@ -83,6 +114,12 @@ class LinearDecay(Schedule):
     sum eps_k^2 diverges: it does NOT meet the Robbins-Monro conditions (with
     eps_tau = 0 the sum of eps_k is finite instead, and it fails the other condition).
     """
+
+    _parameters = _checked(
+        eps0=_checks.positive,
+        eps_tau=_checks.nonnegative,
+        tau=_checks.positive_int,
+    )
 
     def __init__(self, eps0, eps_tau, tau):
         self.eps0 = _checks.positive("eps0", eps0)
@@ -112,6 +149,8 @@ class PowerDecay(Schedule):
     sum eps_k diverges exactly when p <= 1 and sum eps_k^2 converges exactly when
     p > 1/2, so 1/2 < p <= 1 meets the Robbins-Monro conditions.
     """
+
+    _parameters = _checked(eps0=_checks.positive, k0=_checks.positive, p=_checks.positive)
 
     def __init__(self, eps0, k0=1.0, p=1.0):
         self.eps0 = _checks.positive("eps0", eps0)
@@ -144,6 +183,11 @@ class StepDecay(Schedule):
 
     sum_diverges = False
     sum_of_squares_converges = True
+    _parameters = _checked(
+        eps0=_checks.positive,
+        factor=_checks.open_unit_interval,
+        every=_checks.positive_int,
+    )
 
     def __init__(self, eps0, factor=0.5, every=100):
         self.eps0 = _checks.positive("eps0", eps0)
@@ -172,19 +216,37 @@ class WarmupCosine(Schedule):
     stops after total steps (both sums are finite). Either way it fails Robbins-Monro.
     """
 
-    _first = "eps_max"  # the name of the peak in error messages
+    _first = "eps_max"  # the name of the peak in the constructor's error messages
+    _parameters = _checked(
+        eps_max=_checks.positive,
+        warmup=_checks.nonnegative_int,
+        total=_checks.positive_int,
+        eps_min=_checks.nonnegative,
+    )
 
     def __init__(self, eps_max, warmup, total, eps_min=0.0):
         self.eps_max = _checks.positive(self._first, eps_max)
         self.warmup = _checks.nonnegative_int("warmup", warmup)
         self.total = _checks.positive_int("total", total)
         self.eps_min = _checks.nonnegative("eps_min", eps_min)
-        if self.total <= self.warmup:
-            raise ValueError(f"total must be an integer > warmup = {self.warmup}; got {total!r}")
-        if self.eps_min > self.eps_max:
+        self._check_together(vars(self))
+
+    def _check_together(self, values, changed=None):
+        warmup, total, eps_min, eps_max = (
+            values[name] for name in ("warmup", "total", "eps_min", "eps_max")
+        )
+        if total <= warmup:
+            if changed == "warmup":
+                raise ValueError(f"warmup must be an integer < total = {total}; got {warmup!r}")
+            raise ValueError(f"total must be an integer > warmup = {warmup}; got {total!r}")
+        if eps_min > eps_max:
+            if changed == "eps_max":
+                raise ValueError(
+                    f"eps_max must be a finite number >= eps_min = {eps_min!r}; got {eps_max!r}"
+                )
+            peak = self._first if changed is None else "eps_max"
             raise ValueError(
-                f"eps_min must be a finite number in [0, {self._first} = {self.eps_max!r}]; "
-                f"got {eps_min!r}"
+                f"eps_min must be a finite number in [0, {peak} = {eps_max!r}]; got {eps_min!r}"
             )
 
     @property
@@ -214,6 +276,11 @@ class Cosine(WarmupCosine):
     """
 
     _first = "eps0"
+    _parameters = _checked(  # warmup stays 0
+        eps_max=_checks.positive,
+        total=_checks.positive_int,
+        eps_min=_checks.nonnegative,
+    )
 
     def __init__(self, eps0, total, eps_min=0.0):
         super().__init__(eps0, 0, total, eps_min)

@@ -132,6 +132,88 @@ def test_clip_by_norm_of_a_huge_finite_gradient_keeps_norm_and_direction(g):
     assert cosine(out, direction) == pytest.approx(1.0, abs=1e-6)
 
 
+# The result's norm is max_norm, and its entries c g_i (c = max_norm / ||g||), up to a few
+# roundings of g's dtype: ||g|| in float64 (pairwise sum, at most ~log2(n) + 3 roundings for
+# the n <= 1000 entries here), the factor, and one rounding of each product to g's dtype.
+# 32 units of g's dtype (eps) covers that with room to spare, on any CPU's summation order.
+ULPS = 32
+
+
+@st.composite
+def wide_gradients(draw):
+    """Finite gradients whose entries span the dtype's range, up to its largest numbers."""
+    dtype = draw(st.sampled_from(DTYPES))
+    info = np.finfo(dtype)
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6))
+    scale = draw(st.sampled_from([float(info.max) / 2, float(info.max) ** 0.75, 1.0, 1e-10]))
+    unit = st.floats(-1, 1, width=info.bits, allow_subnormal=False)
+    g = draw(hnp.arrays(dtype, shape, elements=unit)) * dtype(scale)
+    return g.astype(dtype)
+
+
+@FAST
+@given(g=wide_gradients(), exponent=st.floats(-0.9, 0.9))
+def test_clip_by_norm_is_correct_across_the_dtypes_range(g, exponent):
+    """No overflow to zeros, no underflow of the factor, no warning: norm and direction kept.
+
+    max_norm runs from the dtype's smallest normal numbers (times 1e4, so that the
+    result's largest entries are normal) to its largest (``exponent`` of the range).
+    """
+    info = np.finfo(g.dtype)
+    max_norm = float(info.max) ** exponent if exponent > 0 else float(info.tiny) ** -exponent
+    max_norm = max(max_norm, 1e4 * g.size * float(info.tiny))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ol.clip_by_norm(g, max_norm)
+        length = norm(g)
+    assert out.dtype == g.dtype and out.shape == g.shape
+    rtol = ULPS * float(info.eps)
+    if length <= max_norm:
+        np.testing.assert_array_equal(out, g)
+        return
+    assert norm(out) == pytest.approx(max_norm, rel=rtol)
+    # the direction: both scaled so their largest entry is +-1 (in float64, no overflow)
+    big = float(np.max(np.abs(out)))
+    np.testing.assert_allclose(
+        out.astype(np.float64) / big,
+        g.astype(np.float64) / float(np.max(np.abs(g))),
+        rtol=rtol,
+        atol=float(info.tiny) / big,  # entries below the smallest normal lose digits
+    )
+
+
+@pytest.mark.parametrize(
+    ("g", "max_norm"),
+    [
+        (np.full(1000, 1e38, np.float32), 1e-6),  # the factor 3e-46 is 0 in float32
+        (np.array([1.5e308, 1.5e308]), 1.0),  # ||g|| = 2.1e308 is beyond float64's range
+        (np.array([1e300, -1e300, 0.0]), 1e-100),  # the factor 7e-401 is 0 in float64
+    ],
+)
+def test_clip_by_norm_where_it_used_to_return_zeros(g, max_norm):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ol.clip_by_norm(g, max_norm)
+    assert out.dtype == g.dtype
+    assert norm(out) == pytest.approx(max_norm, rel=ULPS * float(np.finfo(g.dtype).eps))
+    expected = np.sign(g) * (g != 0) * (max_norm / math.sqrt(np.count_nonzero(g)))
+    np.testing.assert_allclose(out, expected, rtol=ULPS * float(np.finfo(g.dtype).eps))
+
+
+def test_norm_beyond_float64s_range_is_inf_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert norm(np.array([1.5e308, 1.5e308])) == math.inf
+
+
+def test_huge_integer_thresholds_are_value_errors_naming_them():
+    for name in ("max_norm", "clip_value"):
+        with pytest.raises(ValueError, match=rf"^{name} must be a finite number > 0"):
+            clip(np.ones(2), **{name: 10**400})
+        with pytest.raises(ValueError, match=rf"^{name} must be a finite number > 0"):
+            clipped(lambda x: x, **{name: 10**400})
+
+
 def test_clipping_a_0d_gradient_gives_a_0d_array():
     for dtype in (np.float32, np.float64):
         for clip_fn in (ol.clip_by_norm, ol.clip_by_value):

@@ -365,3 +365,159 @@ def test_bad_theta_or_grad_fn(cls):
     with pytest.raises(ValueError, match="grad_fn"):
         opt.step(theta, gradient(theta))
     assert_unchanged(opt, before)
+
+
+# --- every optimizer, the lecture's and the extra ones -----------------------------------
+
+EVERY = [*ALL, optimlib.AdamW, optimlib.AMSGrad, optimlib.Nadam, optimlib.Adadelta, optimlib.Lion]
+
+
+def make(cls, **changes):
+    return cls(**{**VALID.get(cls, {"lr": 0.01}), **changes})
+
+
+def stepped_any(cls, steps=3, dtype=np.float64):
+    opt = make(cls)
+    theta = np.linspace(-1.0, 2.0, 6).astype(dtype)
+    for _ in range(steps):
+        theta = opt.step(theta, gradient)
+    return opt, theta
+
+
+# --- numbers beyond float's range --------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", EVERY)
+def test_an_integer_beyond_floats_range_is_a_value_error_naming_the_parameter(cls):
+    """float(10**400) raises OverflowError; every hyperparameter reports it as its own error."""
+    opt, theta = stepped_any(cls)
+    before = opt.state_dict()
+    for name in opt.hyperparameters():
+        if name == "delta_in_sqrt":
+            continue
+        with pytest.raises(ValueError, match=rf"^{name} must be a .*number"):
+            make(cls, **{name: 10**400})
+        with pytest.raises(ValueError, match=rf"^{name} must be"):
+            setattr(opt, name, -(10**400))
+    opt.lr = lambda k: 10**400
+    with pytest.raises(ValueError, match=r"^lr: the schedule's eps_3 must be a finite number >= 0"):
+        opt.step(theta, gradient)
+    opt.lr = before["hyperparameters"]["lr"]
+    assert_unchanged(opt, before)
+
+
+# --- dtypes: float32 and float64 ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", EVERY)
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
+def test_theta_of_another_float_dtype_is_refused(cls, dtype):
+    """Optimizers compute in theta's dtype and support float32 and float64 (the contract).
+
+    float16 would fail at step 0: with g_i = 0, g * g = 0 and delta = 1e-8 rounds to 0,
+    so s_hat / sqrt(r_hat) is 0 / 0. Rather than compute in another dtype, it is refused.
+    """
+    if np.dtype(dtype) == np.float64:  # longdouble is float64 on some platforms
+        pytest.skip("longdouble is float64 here")
+    opt, theta = stepped_any(cls)
+    before = opt.state_dict()
+    message = rf"^theta has dtype {np.dtype(dtype)}.*float32 and float64"
+    with pytest.raises(ValueError, match=message):
+        opt.step(theta.astype(dtype), gradient)
+    assert_unchanged(opt, before)
+    fresh = make(cls)
+    with pytest.raises(ValueError, match="theta"):
+        fresh.step(np.array([0.0, 1.0], dtype=dtype), lambda x: x)
+    assert fresh.k == 0 and fresh.state == {}
+
+
+@pytest.mark.parametrize("cls", EVERY)
+def test_a_float16_gradient_is_computed_in_thetas_dtype(cls):
+    opt = make(cls)
+    theta = opt.step(np.ones(3, np.float32), lambda x: np.array([0.0, 1.0, -2.0], np.float16))
+    assert theta.dtype == np.float32
+
+
+# --- saved state: what load_state_dict accepts -------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [None, [], "Adam", 3, np.zeros(2)])
+def test_load_state_dict_of_a_non_dict(bad):
+    opt, _ = stepped(Adam)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"^state_dict must be a dict"):
+        opt.load_state_dict(bad)
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("key", ["state", "hyperparameters"])
+@pytest.mark.parametrize("bad", [None, [], "x", np.zeros(3)])
+def test_load_state_dict_whose_parts_are_not_dicts(key, bad):
+    saved = {**stepped(Adam)[0].state_dict(), key: bad}
+    opt, _ = stepped(Adam, steps=1)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=rf"state_dict\['{key}'\] must be a dict"):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+
+
+NOT_STATE_ARRAYS = [
+    [0.0] * 6,
+    None,
+    "abc",
+    0.5,
+    np.zeros(6, complex),
+    np.zeros(6, object),
+    np.zeros(6, int),
+    np.zeros(6, bool),
+    np.array(["a"] * 6),
+    np.zeros(6, np.float16),
+    np.full(6, np.nan),
+    np.full(6, np.inf),
+]
+
+
+@pytest.mark.parametrize("cls", [Momentum, AdaGrad, Adam, optimlib.AMSGrad, optimlib.Adadelta])
+@pytest.mark.parametrize("bad", NOT_STATE_ARRAYS, ids=repr)
+def test_load_state_dict_with_a_state_array_that_is_not_one(cls, bad):
+    """The next step would fail with a TypeError (or a DivergenceError): refuse it on loading."""
+    saved = stepped_any(cls)[0].state_dict()
+    key = next(k for k, v in saved["state"].items() if isinstance(v, np.ndarray))
+    saved["state"][key] = bad
+    opt, _ = stepped_any(cls, steps=1)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=rf"^state_dict\['state'\]\['{key}'\] must be"):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize(
+    ("cls", "key", "bad"),
+    [(Adam, "t", bad) for bad in [-1, 2.5, "3", None, True, [3], np.array([3]), 1j, np.array(2.5)]]
+    + [
+        (optimlib.Nadam, "mu_product", bad)
+        for bad in [None, "0.5", np.nan, [0.5], 1j, True, 10**400]
+    ],
+    ids=repr,
+)
+def test_load_state_dict_with_a_bad_state_number(cls, key, bad):
+    saved = stepped_any(cls)[0].state_dict()
+    saved["state"][key] = bad
+    opt, _ = stepped_any(cls, steps=1)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=rf"^state_dict\['state'\]\['{key}'\] must be"):
+        opt.load_state_dict(saved)
+    assert_unchanged(opt, before)
+
+
+def test_saved_hyperparameters_do_not_follow_a_schedule_changed_later():
+    schedule = optimlib.schedules.linear_decay(0.1, 0.01, 10)
+    opt = SGD(lr=schedule)
+    opt.step(np.ones(2), gradient)
+    saved = opt.state_dict()
+    schedule.eps0 = 0.5
+    assert saved["hyperparameters"]["lr"].eps0 == 0.1
+    loaded = SGD(lr=1.0)
+    loaded.load_state_dict(saved)
+    saved["hyperparameters"]["lr"].eps0 = 0.7  # nor does the loaded optimizer follow the dict
+    assert loaded.lr.eps0 == 0.1 and loaded.lr_at(0) == 0.1

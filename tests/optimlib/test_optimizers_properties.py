@@ -8,6 +8,7 @@ resuming from a saved state and for reset().
 from __future__ import annotations
 
 import copy
+import io
 import warnings
 from dataclasses import dataclass
 
@@ -263,6 +264,64 @@ def test_resume_from_state_dict_is_bit_identical(spec, theta, saved_after, conti
     again = spec.cls(lr=0.123)
     again.load_state_dict(saved)
     assert np.array_equal(run(again, theta_k, continued)[-1], uninterrupted[-1])
+
+
+def savez_round_trip(saved: dict, numpy_scalars: bool) -> dict:
+    """``saved`` written with np.savez and read back with np.load, as a user would.
+
+    Every number comes back as a 0-d array, or (``numpy_scalars``, reading it with
+    ``[()]``) as a numpy scalar: np.int64 for t and k, np.float64 for Nadam's mu_product.
+    """
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        optimizer=saved["optimizer"],
+        k=saved["k"],
+        **{f"hyperparameters/{n}": v for n, v in saved["hyperparameters"].items()},
+        **{f"state/{n}": v for n, v in saved["state"].items()},
+    )
+    buffer.seek(0)
+    loaded: dict = {"hyperparameters": {}, "state": {}}
+    with np.load(buffer) as data:
+        for key in data.files:
+            value = data[key][()] if numpy_scalars and data[key].ndim == 0 else data[key]
+            part, _, name = key.rpartition("/")
+            (loaded[part] if part else loaded)[name or part] = value
+    return loaded
+
+
+@SETTINGS
+@given(
+    spec=specs(),
+    theta=thetas() | thetas().map(lambda t: t.reshape(-1)[0].copy().reshape(())),
+    saved_after=st.integers(0, 5),
+    continued=st.integers(1, 5),
+    numpy_scalars=st.booleans(),
+)
+def test_resume_after_np_savez_is_bit_identical(spec, theta, saved_after, continued, numpy_scalars):
+    """Numbers read back by np.load (0-d arrays, numpy scalars) resume the same bits.
+
+    A numpy scalar t would make Adam's 1 - rho1**t a float64 scalar and turn a float32
+    run into float64; a 0-d mu_product would be taken for a state array by Nadam.
+    """
+    if callable(spec.hyperparameters["lr"]):
+        spec = Spec(spec.cls, {**spec.hyperparameters, "lr": spec.hyperparameters["lr"].eps0})
+    opt = spec.build()
+    theta_k = [theta, *run(opt, theta, saved_after)][-1]
+    loaded = savez_round_trip(opt.state_dict(), numpy_scalars)
+    uninterrupted = run(opt, theta_k, continued)
+
+    resumed = spec.cls(lr=0.123)
+    resumed.load_state_dict(loaded)
+    assert resumed.hyperparameters() == spec.hyperparameters
+    for name, value in resumed.hyperparameters().items():
+        assert type(value) is type(spec.hyperparameters[name]), name  # Python numbers again
+    for a, b in zip(run(resumed, theta_k, continued), uninterrupted, strict=True):
+        assert a.dtype == b.dtype == theta.dtype
+        assert np.array_equal(a, b)
+    assert_same_states(resumed.state, opt.state)
+    for name, value in resumed.state.items():
+        assert type(value) is type(opt.state[name]), name
 
 
 @SETTINGS

@@ -640,3 +640,99 @@ def test_minibatch_argument_errors():
             grad_fn=problem.grad,
         )
     assert problem.oracle_calls == 0
+
+
+# --- the edges of minimize and History ---------------------------------------------------
+
+
+@pytest.mark.parametrize("x0", [np.ones(3), np.ones((4, 2)), np.ones((2, 1)), np.float64(1.0)])
+def test_x0_of_the_wrong_shape_is_a_value_error_naming_x0(x0):
+    """A stack of points (4, 2) made f return 4 losses and float() raise TypeError."""
+    with pytest.raises(ValueError, match=r"^x0 must have shape \(2,\)"):
+        ol.minimize(Quadratic(), ol.SGD(lr=0.1), 5, x0=x0)
+
+
+def test_x0_of_a_problem_without_a_default_must_give_one_loss():
+    class Bowl:
+        def f(self, x):
+            return np.sum(x**2, axis=-1)
+
+        def grad(self, x):
+            return 2 * x
+
+    assert ol.minimize(Bowl(), ol.SGD(lr=0.1), 3, x0=np.ones(2)).steps == 3
+    with pytest.raises(ValueError, match=r"^x0: the loss at x0 must be one number"):
+        ol.minimize(Bowl(), ol.SGD(lr=0.1), 3, x0=np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.complex128])
+def test_x0_of_an_unsupported_dtype_is_a_value_error_naming_x0(dtype):
+    with pytest.raises(ValueError, match=r"^x0"):
+        ol.minimize(Quadratic(), ol.SGD(lr=0.1), 5, x0=np.ones(2, dtype))
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", ol.SGD, None, lambda theta, g: theta])
+def test_an_optimizer_that_is_not_one_is_a_value_error(optimizer):
+    with pytest.raises(ValueError, match=r"^optimizer must be an optimlib optimizer"):
+        ol.minimize(Quadratic(), optimizer, 5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("record_iterates", "no"), ("record_iterates", 0), ("reset", "no"), ("reset", 1)],
+)
+def test_flags_must_be_true_or_false(name, value):
+    """record_iterates="no" used to be taken as true."""
+    opt = ol.SGD(lr=0.1)
+    with pytest.raises(ValueError, match=rf"^{name} must be True or False"):
+        ol.minimize(Quadratic(), opt, 5, **{name: value})
+    assert opt.k == 0
+
+
+def test_grad_fn_that_is_not_callable():
+    with pytest.raises(ValueError, match=r"^grad_fn must be a callable"):
+        ol.minimize(Quadratic(), ol.SGD(lr=0.1), 5, grad_fn=np.ones(2))
+
+
+@pytest.mark.parametrize("tol", [math.nan, math.inf, None, "1e-3", 10**400])
+def test_steps_to_needs_a_finite_tolerance(tol):
+    """steps_to(nan) returned None: a tolerance that can never be met, silently."""
+    h = ol.minimize(Quadratic(), ol.SGD(lr=0.1), 10)
+    with pytest.raises(ValueError, match=r"^tol must be a finite number"):
+        h.steps_to(tol)
+
+
+def test_rate_of_a_run_started_at_its_minimizer_is_a_value_error_saying_so():
+    """Every ratio e_(k+1)/e_k is 0/0: no rate, and no NaN with a RuntimeWarning."""
+    problem = Quadratic()
+    h = ol.minimize(problem, ol.SGD(lr=0.1), 10, x0=problem.x_star)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for measure in ("distance", "loss_gap"):
+            with pytest.raises(ValueError, match=rf"^rate: the {measure} is 0 at step 0.*minimum"):
+                h.rate(measure=measure)
+
+
+def test_rate_of_a_run_that_reaches_its_minimizer_exactly_is_0():
+    problem = ol.problems.Quadratic(np.eye(2), x0=[3.0, -1.0])
+    h = ol.minimize(problem, ol.SGD(lr=1.0), 3)  # x_1 = x_0 - (I x_0 - 0) = 0 = x*, exactly
+    assert h.distances()[1] == 0
+    assert h.rate() == 0.0
+    assert h.rate(0, 1) == 0.0
+
+
+def test_rate_of_a_negative_error_is_a_value_error():
+    """A loss gap below 0 (rounding, or a wrong f_star) would give NaN ** (1/n)."""
+    h = ol.minimize(Quadratic(), ol.SGD(lr=0.1), 10)
+    h.f_star = h.losses[5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^rate: the loss_gap must be >= 0"):
+            h.rate(measure="loss_gap")
+
+
+@pytest.mark.parametrize(("start", "stop"), [(1.5, 4), (0, 2.0), (True, 4), ("0", 4)])
+def test_rate_needs_integer_steps(start, stop):
+    h = ol.minimize(Quadratic(), ol.SGD(lr=0.1), 10)
+    with pytest.raises(ValueError, match=r"^rate: st"):
+        h.rate(start, stop)

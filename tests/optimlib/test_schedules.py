@@ -8,6 +8,7 @@ partial sums with known closed forms (harmonic numbers, zeta(2), zeta(4), geomet
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -403,3 +404,150 @@ def test_schedule_returning_a_bad_value_is_a_clear_error():
     with pytest.raises(ValueError, match="lr"):
         opt.step(np.ones(2), lambda t: t)
     assert opt.k == 0
+
+
+# --- changing a schedule after construction ----------------------------------------------
+
+SCHEDULES = {
+    "constant": lambda: sch.constant(0.1),
+    "linear": lambda: sch.linear_decay(0.1, 0.01, 10),
+    "power": lambda: sch.power_decay(0.1, 2.0, 0.75),
+    "step": lambda: sch.step_decay(0.1, 0.5, 10),
+    "warmup_cosine": lambda: sch.warmup_cosine(0.1, 5, 50, 0.01),
+    "cosine": lambda: sch.cosine_decay(0.1, 50, 0.01),
+}
+# each parameter's allowed range as the error states it, and values outside it
+RANGES = {
+    "eps0": ("> 0", [0.0, -5, math.nan, math.inf, "0.1", None, 10**400]),
+    "eps_max": ("> 0", [0.0, -5, math.nan, math.inf, None]),
+    "eps_tau": (">= 0", [-0.01, math.nan, math.inf, None, 10**400]),
+    "eps_min": (">= 0", [-0.01, math.nan, None]),
+    "k0": ("> 0", [0.0, -1.0, math.inf]),
+    "p": ("> 0", [0.0, -1.0, math.nan]),
+    "factor": ("(0, 1)", [0.0, 1.0, 1.5, -0.5]),
+    "tau": (">= 1", [0, -5, 2.5, True, 10.0, 10**400]),
+    "every": (">= 1", [0, 1.5, 10**400]),
+    "total": (">= 1", [0, -1, 2.5]),
+    "warmup": (">= 0", [-1, 2.5]),
+}
+BAD_CHANGES = [
+    pytest.param(kind, name, value, id=f"{kind}.{name}={value!r:.20}")
+    for kind, make in SCHEDULES.items()
+    for name in make()._parameters
+    for value in RANGES[name][1]
+]
+
+
+@pytest.mark.parametrize(("kind", "name", "value"), BAD_CHANGES)
+def test_a_bad_change_after_construction_raises_and_changes_nothing(kind, name, value):
+    """s.eps0 = -5 made the schedule return negative rates; now it is refused like the
+    constructor's argument, and the schedule keeps every value it had."""
+    schedule = SCHEDULES[kind]()
+    before, k = dict(vars(schedule)), np.arange(100)
+    with pytest.raises(ValueError, match=rf"^{name} must be .*{re.escape(RANGES[name][0])}"):
+        setattr(schedule, name, value)
+    assert vars(schedule) == before
+    np.testing.assert_array_equal(schedule(k), SCHEDULES[kind]()(k))
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "value", "match"),
+    [
+        (
+            lambda: sch.warmup_cosine(0.1, 5, 50),
+            "warmup",
+            50,
+            r"^warmup must be an integer < total = 50",
+        ),
+        (
+            lambda: sch.warmup_cosine(0.1, 5, 50),
+            "total",
+            5,
+            r"^total must be an integer > warmup = 5",
+        ),
+        (
+            lambda: sch.warmup_cosine(0.1, 5, 50, 0.05),
+            "eps_max",
+            0.01,
+            r"^eps_max must be .*>= eps_min = 0.05",
+        ),
+        (
+            lambda: sch.warmup_cosine(0.1, 5, 50),
+            "eps_min",
+            0.2,
+            r"^eps_min must be .*\[0, eps_max = 0.1\]",
+        ),
+        (
+            lambda: sch.cosine_decay(0.1, 50, 0.05),
+            "eps_max",
+            0.01,
+            r"^eps_max must be .*>= eps_min",
+        ),
+    ],
+)
+def test_a_change_that_breaks_a_condition_between_parameters(make, name, value, match):
+    schedule = make()
+    before = dict(vars(schedule))
+    with pytest.raises(ValueError, match=match):
+        setattr(schedule, name, value)
+    assert vars(schedule) == before
+
+
+REBUILD = {  # a new schedule with the changed one's parameters
+    "constant": lambda s: sch.constant(s.eps0),
+    "linear": lambda s: sch.linear_decay(s.eps0, s.eps_tau, s.tau),
+    "power": lambda s: sch.power_decay(s.eps0, s.k0, s.p),
+    "step": lambda s: sch.step_decay(s.eps0, s.factor, s.every),
+    "warmup_cosine": lambda s: sch.warmup_cosine(s.eps_max, s.warmup, s.total, s.eps_min),
+    "cosine": lambda s: sch.cosine_decay(s.eps_max, s.total, s.eps_min),
+}
+
+
+@FAST
+@given(kind=st.sampled_from(sorted(SCHEDULES)), scale=st.floats(0.1, 10.0))
+def test_a_valid_change_is_used_and_equals_a_new_schedule(kind, scale):
+    schedule = SCHEDULES[kind]()
+    first = "eps_max" if "eps_max" in schedule._parameters else "eps0"
+    setattr(schedule, first, getattr(schedule, first) * scale)
+    if "eps_min" in schedule._parameters:
+        schedule.eps_min = min(schedule.eps_min, schedule.eps_max)
+    k = np.arange(120)
+    rates = schedule(k)
+    assert np.all(rates >= 0) and np.all(np.isfinite(rates))
+    np.testing.assert_array_equal(rates, REBUILD[kind](schedule)(k))
+
+
+def test_a_value_that_is_not_a_parameter_cannot_be_changed():
+    schedule = sch.cosine_decay(0.1, 50)
+    with pytest.raises(AttributeError, match="warmup"):
+        schedule.warmup = 10
+    assert schedule.warmup == 0
+
+
+@pytest.mark.parametrize(
+    "k", [math.inf, -math.inf, math.nan, np.array([0.0, math.inf]), np.float64(math.inf), 10**400]
+)
+def test_k_must_be_finite(k):
+    with pytest.raises(ValueError, match=r"^k must be an integer >= 0"):
+        sch.linear_decay(0.1, 0.01, 10)(k)
+
+
+def test_k_beyond_int64_is_still_an_integer():
+    assert sch.linear_decay(0.1, 0.01, 10)(2**70) == 0.01
+    assert sch.power_decay(1.0, 1.0, 1.0)(2**70) == pytest.approx(2.0**-70)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: sch.linear_decay(0.1, 0.01, 10**400), "tau"),
+        (lambda: sch.step_decay(0.1, 0.5, 10**400), "every"),
+        (lambda: sch.warmup_cosine(0.1, 10**400, 10**401), "warmup"),
+        (lambda: sch.linear_decay(10**400, 0.01, 10), "eps0"),
+        (lambda: sch.power_decay(0.1, 10**400), "k0"),
+    ],
+)
+def test_integers_beyond_floats_range_are_value_errors_naming_the_parameter(make, name):
+    """They used to pass the checks and raise OverflowError at the first eps_k."""
+    with pytest.raises(ValueError, match=rf"^{name} must be"):
+        make()
