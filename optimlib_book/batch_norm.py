@@ -538,9 +538,10 @@ def compute_seed_spread(
     Each run takes the same SGD steps as ``train(X, y, lr, batch_norm, ..., seed=seed)``
     (the same initialization and minibatches, bit for bit) but evaluates the full-data
     loss only at the end, which makes it cheaper. A run is ``diverged`` when a gradient
-    stops being finite or the final loss is not finite or exceeds ``max_loss``; its
-    numbers are then NaN. ``growth`` is mean_j ||w_j(end)|| / ||w_j(0)|| over the hidden
-    columns (:func:`column_norms`; NaN without batch norm). ``runs`` maps seeds to
+    stops being finite, a minibatch loss is not at most ``max_loss`` (``train`` watches
+    the full-data loss instead), or the final loss is not; its numbers are then NaN.
+    ``growth`` is mean_j ||w_j(end)|| / ||w_j(0)|| over the hidden columns
+    (:func:`column_norms`; NaN without batch norm). ``runs`` maps seeds to
     ``(mlp, history)`` pairs that :func:`train` already returned for the same settings,
     which are used instead of training again. Returns ``seeds``, ``final``,
     ``diverged``, ``growth`` (arrays, one entry per seed) and, over the runs that did not
@@ -569,12 +570,12 @@ def compute_seed_spread(
         mlp = MLP([2] + [width] * depth + [2], activation="relu", batch_norm=batch_norm)
         rng = np.random.default_rng(seed)
         theta0 = mlp.init_params(rng)
-        gradient = SpiralClassification(mlp, X, y, theta0).oracle(batch_size, rng)
         theta = theta0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for _ in range(steps):
-                g = gradient(theta)
-                if not np.all(np.isfinite(g)):
+            for _ in range(steps):  # the minibatches of SpiralClassification.oracle
+                idx = rng.choice(len(X), batch_size, replace=False)
+                batch_loss, g = mlp.loss_and_grad(theta, X[idx], y[idx])
+                if not (np.all(np.isfinite(g)) and batch_loss <= max_loss):
                     break
                 theta = theta - lr * g
             else:

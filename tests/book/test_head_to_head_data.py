@@ -147,6 +147,6 @@ def test_the_data_file_ships_in_the_package():
     """Colab and Binder install the book package from git: the chapter needs the file inside it."""
     root = Path(__file__).resolve().parents[2]
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
-    package_dir = root / "optimlib_book"
+    package_dir = root / "optimlib_book" / "data"
     relative = study.DATA_FILE.relative_to(package_dir).as_posix()
-    assert any(fnmatch.fnmatch(relative, p) for p in patterns["package-data"]["optimlib_book"])
+    assert any(fnmatch.fnmatch(relative, p) for p in patterns["package-data"]["optimlib_book.data"])

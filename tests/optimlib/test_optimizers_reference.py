@@ -309,6 +309,15 @@ def lecture_adam(theta0, grad_fn, eps, rho1, rho2, delta, steps):
     return np.array(iterates), (np.array(s), np.array(r), t)
 
 
+def assert_state_agrees(ours, reference):
+    """A state vector within RTOL of the largest entry, not of each entry: a small entry is
+    the square (or mean) of a small gradient component, which carries the rounding of the
+    cancellation that made it small (measured: 1.0e-13 relative on a 1.5e-7 entry of r
+    whose largest entry is 2.5e-4, on an AVX2 CPU against an AVX-512 one)."""
+    scale = np.abs(reference).max()
+    np.testing.assert_allclose(ours, reference, rtol=RTOL, atol=RTOL * scale)
+
+
 def final_state(make):
     opt = make()
     theta = PROBLEM.x0.copy()
@@ -325,7 +334,7 @@ def test_rmsprop_is_algorithm_8_5(eps, rho, delta):
     assert_well_conditioned(make)
     lecture, r = lecture_rmsprop(PROBLEM.x0, PROBLEM.grad, eps, rho, delta, STEPS)
     assert_agree(trajectory(make), lecture)
-    np.testing.assert_allclose(final_state(make)["r"], r, rtol=RTOL)
+    assert_state_agrees(final_state(make)["r"], r)
 
 
 @pytest.mark.parametrize(
@@ -338,8 +347,8 @@ def test_adam_is_algorithm_8_7(eps, rho1, rho2, delta):
     lecture, (s, r, t) = lecture_adam(PROBLEM.x0, PROBLEM.grad, eps, rho1, rho2, delta, STEPS)
     assert_agree(trajectory(make), lecture)
     state = final_state(make)
-    np.testing.assert_allclose(state["s"], s, rtol=RTOL)
-    np.testing.assert_allclose(state["r"], r, rtol=RTOL)
+    assert_state_agrees(state["s"], s)
+    assert_state_agrees(state["r"], r)
     assert state["t"] == t == STEPS
 
 

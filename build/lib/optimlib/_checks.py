@@ -1,0 +1,203 @@
+"""Argument checks shared by every module, so that every error is worded the same way.
+
+Each check takes the parameter's name and its value, returns the value in canonical
+form, and raises ``ValueError`` naming the parameter and the allowed range otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def scalar(value):
+    """A 0-d numpy array as the Python number it holds (what ``np.load`` gives back for a
+    saved number); anything else unchanged."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def _real(name: str, value, allowed: str) -> float:
+    value = scalar(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float's range, such as 10**400
+        raise ValueError(f"{name} must be {allowed}; got an integer beyond float's range") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return number
+
+
+def finite(name: str, value) -> float:
+    """A finite real number."""
+    return _real(name, value, "a finite number")
+
+
+def positive(name: str, value) -> float:
+    """A finite real number > 0."""
+    value = _real(name, value, "a finite number > 0")
+    if value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+    return value
+
+
+def nonnegative(name: str, value) -> float:
+    """A finite real number >= 0."""
+    value = _real(name, value, "a finite number >= 0")
+    if value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return value
+
+
+def unit_interval(name: str, value) -> float:
+    """A real number in [0, 1): a decay rate or a momentum coefficient."""
+    value = _real(name, value, "a number in [0, 1)")
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
+    return value
+
+
+def closed_unit_interval(name: str, value) -> float:
+    """A real number in [0, 1] (a running-average weight, where 1 keeps only the last value)."""
+    value = _real(name, value, "a number in [0, 1]")
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}")
+    return value
+
+
+def choice(name: str, value, options):
+    """One of a fixed set of options (strings such as an activation's name)."""
+    if value not in options:
+        allowed = ", ".join(repr(option) for option in options)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def open_unit_interval(name: str, value) -> float:
+    """A real number in (0, 1): a multiplicative decay factor."""
+    value = _real(name, value, "a number in (0, 1)")
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
+    return value
+
+
+def _integer(name: str, value, low: int) -> int:
+    value = scalar(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    if value > LARGEST_FLOAT:  # step counts and periods meet floats (k / tau): keep them finite
+        raise ValueError(f"{name} must be an integer >= {low}; got one beyond float's range")
+    return int(value)
+
+
+LARGEST_FLOAT = int(np.finfo(np.float64).max)
+
+
+def positive_int(name: str, value) -> int:
+    """An integer >= 1 (and not beyond float's range, ~1.8e308)."""
+    return _integer(name, value, 1)
+
+
+def nonnegative_int(name: str, value) -> int:
+    """An integer >= 0 (and not beyond float's range, ~1.8e308)."""
+    return _integer(name, value, 0)
+
+
+def boolean(name: str, value) -> bool:
+    """True or False (numpy booleans included), nothing merely truthy."""
+    value = scalar(value)
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def learning_rate(name: str, value):
+    """A finite number > 0, or a schedule: a callable k -> eps_k."""
+    if callable(value):
+        return value
+    value = scalar(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"{name} must be a finite number > 0 or a schedule (a callable k -> eps_k); "
+            f"got {value!r}"
+        )
+    return positive(name, value)
+
+
+def float_array(name: str, value) -> np.ndarray:
+    """An array of floats: float arrays keep their dtype, anything else becomes float64."""
+    array = np.asarray(value)
+    if array.dtype.kind == "f":
+        return array
+    if array.dtype.kind in "biu":
+        return array.astype(np.float64)
+    raise ValueError(f"{name} must be an array of real numbers; got dtype {array.dtype}")
+
+
+PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def parameter_array(name: str, value) -> np.ndarray:
+    """Parameters to optimize: float32 or float64 arrays keep their dtype, integers and
+    booleans become float64; other floats (float16, longdouble) are refused.
+
+    Optimizers compute in theta's dtype. In float16, g * g underflows to 0 for |g| < 2.4e-4
+    and delta = 1e-8 is 0, so a zero gradient entry gives 0 / 0 at the first step: rather
+    than compute something else than asked, the library refuses it and says how to cast.
+    """
+    array = float_array(name, value)
+    if array.dtype not in PARAMETER_DTYPES:
+        raise ValueError(
+            f"{name} has dtype {array.dtype}; the allowed dtypes are float32 and float64 "
+            f"(cast it, e.g. {name}.astype(np.float32))"
+        )
+    return array
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """True when no entry is NaN or infinite.
+
+    A sum is finite exactly when every term is, unless finite terms overflow; so one
+    fast reduction settles the common case and the exact test runs only on suspicion.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(np.sum(array)):
+            return True
+    return bool(np.isfinite(array).all())
+
+
+class Hyperparameter:
+    """An attribute checked on every assignment: a bad value raises and the old one stays.
+
+    ``alpha = Hyperparameter(unit_interval)`` in a class body makes ``opt.alpha = 1.5``
+    raise ``ValueError`` naming ``alpha`` and its range, whether in ``__init__`` or later
+    (a widget moving a slider, a student editing a cell).
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __set_name__(self, owner, name):
+        self.name = name
+        self.attribute = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else getattr(obj, self.attribute)
+
+    def __set__(self, obj, value):
+        setattr(obj, self.attribute, self.check(self.name, value))
+
+
+def hyperparameter_names(cls) -> tuple[str, ...]:
+    """The names of a class's ``Hyperparameter`` attributes, base classes first."""
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name, attribute in vars(klass).items():
+            if isinstance(attribute, Hyperparameter) and name not in names:
+                names.append(name)
+    return tuple(names)

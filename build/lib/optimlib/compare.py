@@ -1,0 +1,265 @@
+"""Comparing optimizers fairly: the same budget, a tuned learning rate, fresh seeds.
+
+A comparison of optimizers says something only when it is fair (Schmidt et al. 2021;
+Choi et al. 2019):
+
+* every method gets the same budget of gradient evaluations (each method here uses one
+  gradient per step, so the same number of steps);
+* every method's learning rate is tuned on the same log-spaced grid (:func:`lr_grid`),
+  by the same criterion (:func:`score`), with the same effort (:func:`tune`);
+* the reported runs use *evaluation* seeds that played no part in the tuning
+  (:func:`evaluate`): a learning rate picked on the seeds it is judged on is rewarded
+  for their luck as well as for its merit.
+
+A *task* is a function ``make_problem(seed) -> (problem, x0)``: the seed draws whatever
+is random about the problem (a start, a rotation, a data set), and a second stream,
+``np.random.default_rng([seed, 1])``, draws the minibatches. Everything returned is
+plain Python (dicts, lists, floats, and None for "never" or "diverged"), so a sweep can
+be written to JSON and read back bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import _checks
+from .run import History, minimize
+
+__all__ = [
+    "evaluate",
+    "gaps",
+    "grad_evals_per_step",
+    "lr_grid",
+    "run",
+    "score",
+    "steps_to",
+    "summarize",
+    "tune",
+]
+
+BLOWUP = 1e6  # a loss gap this many times the starting gap counts as a divergence
+# The smallest starting gap BLOWUP multiplies, relative to max(1, |f*|): below it a gap
+# is rounding noise (a run started at the minimizer), and a million times noise is noise.
+RESOLUTION = 1e-8
+
+
+def lr_grid(low: float, high: float, per_decade: int) -> list[float]:
+    """Learning rates 10^(j / per_decade) from ``low`` to ``high`` (both powers of ten).
+
+    Exact powers of ten written as floats, so that the same grid is produced, and
+    matched, everywhere.
+    """
+    per_decade = _checks.positive_int("per_decade", per_decade)
+    exponents = []
+    for name, value in (("low", low), ("high", high)):
+        e = math.log10(_checks.positive(name, value))
+        if abs(e * per_decade - round(e * per_decade)) > 1e-9:
+            raise ValueError(f"{name} must be a power of 10 on the grid; got {value!r}")
+        exponents.append(round(e * per_decade))
+    if exponents[0] >= exponents[1]:
+        raise ValueError(f"low must be below high; got low={low!r}, high={high!r}")
+    return [float(10 ** (j / per_decade)) for j in range(exponents[0], exponents[1] + 1)]
+
+
+def _reference(problem) -> float:
+    """f* where it is known, else 0 (a lower bound of every loss in this book)."""
+    f_star = getattr(problem, "f_star", None)
+    return 0.0 if f_star is None else float(f_star)
+
+
+def run(
+    make_optimizer, lr, make_problem, seed, steps, batch_size=None, record_iterates=False
+) -> History:
+    """One run: ``make_optimizer(lr)`` on ``make_problem(seed)`` for ``steps`` steps.
+
+    The sweep keeps only losses; ``record_iterates=True`` keeps the iterates as well, to
+    look at (or plot) what a stored run found.
+
+    The run counts as diverged (``History.diverged_at``) when its gap f - f* grows
+    beyond :data:`BLOWUP` times the starting gap, as well as when it overflows: past that
+    point nothing it does later matters to a comparison, and stopping saves the time. A
+    starting gap below :data:`RESOLUTION` times max(1, |f*|) counts as that much, so
+    that the rounding noise of a run started at (or next to) the minimizer is no blowup.
+    """
+    if not callable(make_optimizer) or not callable(make_problem):
+        raise ValueError("make_optimizer and make_problem must be callables")
+    seed = _checks.nonnegative_int("seed", seed)
+    problem, x0 = make_problem(seed)
+    ref = _reference(problem)
+    scale = max(float(problem.f(x0)) - ref, RESOLUTION * max(1.0, abs(ref)))
+    rng = np.random.default_rng([seed, 1]) if batch_size is not None else None
+    return minimize(
+        problem,
+        make_optimizer(lr),
+        steps,
+        x0,
+        batch_size=batch_size,
+        rng=rng,
+        max_loss=ref + BLOWUP * scale,
+        record_iterates=record_iterates,
+    )
+
+
+def _measure(history: History) -> str:
+    """The History measure a comparison uses: the loss gap, or the loss when f* is unknown
+    (every loss in this book is >= 0, so the loss is then the gap to that bound)."""
+    return "loss" if history.f_star is None else "loss_gap"
+
+
+def gaps(history: History) -> np.ndarray:
+    """f(theta_k) - f* (or f(theta_k) when f* is unknown), k = 0 .. steps."""
+    return history.losses if history.f_star is None else history.loss_gaps()
+
+
+def score(history: History, steps: int) -> float:
+    """The tuning score: the gap after the whole budget; inf for a divergence.
+
+    A diverged run (or one that stopped early) ranks below every finished one.
+    """
+    if history.diverged or history.steps < steps:
+        return math.inf
+    return float(gaps(history)[-1])
+
+
+def steps_to(history: History, tol: float) -> int | None:
+    """The first step k with gap <= tol, or None when the run never got there."""
+    return history.steps_to(_checks.positive("tol", tol), _measure(history))
+
+
+def _seeds(seeds) -> list[int]:
+    seeds = [_checks.nonnegative_int("seeds", s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    return seeds
+
+
+def tune(
+    make_optimizer: Callable,
+    make_problem: Callable,
+    lrs: Sequence[float],
+    seeds: Sequence[int],
+    steps: int,
+    batch_size: int | None = None,
+) -> dict:
+    """Run every learning rate on every tuning seed; pick the best median :func:`score`.
+
+    Returns ``{"lrs", "scores"}`` (scores[i][j]: lr i, seed j; None for a divergence),
+    ``"median"`` (per lr, as :func:`summarize`: with an even number of seeds the larger
+    of the middle two, so None exactly when at least half the seeds diverged), ``"best"``
+    (the index of the chosen lr: the smallest median score, the smaller lr on a tie),
+    ``"best_lr"`` and ``"at_edge"`` (True when the chosen lr is the first or last of the
+    grid, so the grid may have cut off a better one). When every median is None there
+    is nothing to choose: ``"best"``, ``"best_lr"`` and ``"at_edge"`` are None.
+    """
+    lrs = [_checks.positive("lrs", lr) for lr in lrs]
+    if len(lrs) < 2 or any(b <= a for a, b in itertools.pairwise(lrs)):
+        raise ValueError(f"lrs must hold at least two increasing learning rates; got {lrs}")
+    seeds = _seeds(seeds)
+    steps = _checks.positive_int("steps", steps)
+    table = [
+        [
+            _plain(score(run(make_optimizer, lr, make_problem, s, steps, batch_size), steps))
+            for s in seeds
+        ]
+        for lr in lrs
+    ]
+    medians = [summarize(row, (0.5,))[0] for row in table]
+    finite = [i for i, m in enumerate(medians) if m is not None]
+    # min keeps the first of equal keys: the smaller lr on a tie
+    best = min(finite, key=lambda i: medians[i]) if finite else None
+    return {
+        "lrs": lrs,
+        "scores": table,
+        "median": medians,
+        "best": best,
+        "best_lr": None if best is None else lrs[best],
+        "at_edge": None if best is None else best in (0, len(lrs) - 1),
+    }
+
+
+def evaluate(
+    make_optimizer: Callable,
+    make_problem: Callable,
+    lr: float,
+    seeds: Sequence[int],
+    steps: int,
+    record_at: Sequence[int],
+    tol: float,
+    batch_size: int | None = None,
+) -> dict:
+    """Run one learning rate on the evaluation seeds and keep what a report needs.
+
+    Per seed: ``"curve"``, the gap at the steps ``record_at`` (None from a divergence
+    on); ``"final"`` (None if diverged); ``"steps_to_tol"`` and ``"grad_evals_to_tol"``
+    (None if the gap never reached ``tol``); ``"diverged_at"``; ``"grad_evals"``, the
+    gradient evaluations the run used.
+    """
+    lr = _checks.positive("lr", lr)
+    tol = _checks.positive("tol", tol)
+    seeds = _seeds(seeds)
+    steps = _checks.positive_int("steps", steps)
+    record_at = [_checks.nonnegative_int("record_at", k) for k in record_at]
+    if any(k > steps for k in record_at):
+        raise ValueError(f"record_at must lie in 0..{steps} (the budget); got {record_at}")
+    per_seed = []
+    for s in seeds:
+        history = run(make_optimizer, lr, make_problem, s, steps, batch_size)
+        values = gaps(history)
+        k_tol = steps_to(history, tol)
+        per_step = grad_evals_per_step(history.grad_evals, history.steps, history.diverged)
+        per_seed.append(
+            {
+                "seed": s,
+                "curve": [float(values[k]) if k < len(values) else None for k in record_at],
+                "final": _plain(score(history, steps)),
+                "steps_to_tol": k_tol,
+                "grad_evals_to_tol": None if k_tol is None else k_tol * per_step,
+                "diverged_at": history.diverged_at,
+                "grad_evals": int(history.grad_evals),
+            }
+        )
+    return {"lr": lr, "record_at": record_at, "tol": tol, "runs": per_seed}
+
+
+def grad_evals_per_step(grad_evals: int, steps: int, diverged: bool) -> int:
+    """Gradient evaluations per step of a run that completed ``steps`` steps with
+    ``grad_evals`` gradients, exactly: it turns steps into gradient evaluations, from a
+    History or from the stored numbers. A run that diverged had also asked for the
+    gradient of the step that failed.
+    """
+    attempted = steps + (1 if diverged else 0)
+    per_step, rest = divmod(grad_evals, max(attempted, 1))
+    if rest or not per_step:
+        raise ValueError(
+            f"grad_evals: {grad_evals} gradient evaluations in {attempted} steps "
+            "is not a whole number per step"
+        )
+    return per_step
+
+
+def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0)) -> list:
+    """Quantiles of values over seeds, counting None (diverged, never reached) as inf.
+
+    Uses numpy's ``"higher"`` definition: a quantile is one of the values (never an
+    interpolation between a number and inf) and, between two, the larger, so a doubt
+    counts against the method. The median of five seeds is the third smallest, of four
+    the third; it is None as soon as half the seeds diverged, and so is any quantile
+    that falls on a diverged seed.
+    """
+    data = np.array([math.inf if v is None else float(v) for v in values])
+    if data.size == 0:
+        raise ValueError("values must hold at least one value")
+    if data.ndim != 1:
+        raise ValueError(f"values must be one value per seed; got shape {data.shape}")
+    out = np.quantile(data, quantiles, method="higher")
+    return [_plain(v) for v in out]
+
+
+def _plain(value) -> float | None:
+    """A finite float, or None (JSON has no inf)."""
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,655 @@
+"""The neural-network pieces the chapters train: softmax, cross-entropy, batch norm, an MLP.
+
+* :func:`softmax`, :func:`log_softmax` and :func:`logsumexp` subtract the largest entry
+  before exponentiating, so they neither overflow nor underflow (Goodfellow et al. 2016,
+  sec. 4.1); :func:`naive_softmax` is the unprotected formula, kept to show the failure.
+* :func:`cross_entropy` and :func:`cross_entropy_grad` are a loss and its gradient, the
+  pair that :func:`gradient_check` and the optimizers expect.
+* :func:`batch_norm` is the lecture's formula; :class:`BatchNorm` is the layer of Ioffe &
+  Szegedy (2015) with learnable gamma, beta, running averages and a hand-derived backward.
+* :class:`MLP` keeps all its parameters in one flat vector theta, so that any optimizer
+  of :mod:`optimlib` trains it with ``opt.step(theta, grad_fn)``.
+
+Everything here is numpy, computes in the input's floating dtype, and derives its
+gradients by hand (no autodiff); the tests compare them with PyTorch's autograd.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import _checks
+from ._checks import Hyperparameter
+
+__all__ = [
+    "MLP",
+    "BatchNorm",
+    "batch_norm",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "gradient_check",
+    "log_softmax",
+    "logsumexp",
+    "naive_softmax",
+    "softmax",
+]
+
+
+# --- softmax and friends ---------------------------------------------------------------
+
+
+def _shifted(z: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
+    """``(z - c, c)`` with c the largest entry along ``axis`` (kept as a length-1 axis).
+
+    After the shift the largest entry is 0: no exp overflows, and the sum of exponentials
+    is at least exp(0) = 1, so its log never sees 0. A slice whose maximum is infinite
+    gains nothing from a shift (inf - inf is NaN), so it is left unshifted.
+    """
+    c = np.max(z, axis=axis, keepdims=True)
+    c = np.where(np.isfinite(c), c, 0)
+    return z - c, c
+
+
+def softmax(z, axis=-1) -> np.ndarray:
+    """softmax(z)_i = exp(z_i - c) / sum_j exp(z_j - c), with c = max_j z_j.
+
+    Any constant c gives the same value; the maximum is the one that cannot overflow.
+    Underflow of the small terms to 0 is harmless (they are negligible next to exp(0) = 1)
+    and is not reported, even under ``np.errstate(all="raise")``.
+    """
+    z = _checks.float_array("z", z)
+    with np.errstate(over="ignore", under="ignore"):
+        shifted, _ = _shifted(z, axis)
+        e = np.exp(shifted)
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(z, axis=-1) -> np.ndarray:
+    """log softmax(z)_i = (z_i - c) - log sum_j exp(z_j - c), with c = max_j z_j.
+
+    Computed directly rather than as log(softmax(z)): a probability that underflows to 0
+    would give log 0 = -inf, while this form stays finite for finite z.
+    """
+    z = _checks.float_array("z", z)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        shifted, _ = _shifted(z, axis)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def logsumexp(z, axis=-1, keepdims=False) -> np.ndarray:
+    """log sum_j exp(z_j) = c + log sum_j exp(z_j - c), with c = max_j z_j."""
+    z = _checks.float_array("z", z)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        shifted, c = _shifted(z, axis)
+        out = c + np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def naive_softmax(z, axis=-1) -> np.ndarray:
+    """exp(z_i) / sum_j exp(z_j), the textbook formula with no protection. For teaching only.
+
+    It fails where :func:`softmax` does not: z = [1000, 1000] overflows to inf / inf and
+    z = [-1000, -1000] underflows to 0 / 0, and both return NaN. The failure shows in the
+    result (NaN, or 0 for an entry whose exp underflowed), not as a warning: numpy's
+    floating-point warnings are silenced here so a notebook cell prints only the answer.
+    """
+    z = _checks.float_array("z", z)
+    with np.errstate(all="ignore"):
+        e = np.exp(z)
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+
+# --- cross-entropy ---------------------------------------------------------------------
+
+
+def _check_logits(logits) -> np.ndarray:
+    logits = _checks.float_array("logits", logits)
+    if logits.ndim != 2 or logits.shape[0] < 1 or logits.shape[1] < 1:
+        raise ValueError(
+            f"logits must have shape (m, C): m >= 1 examples, C >= 1 classes; "
+            f"got shape {logits.shape}"
+        )
+    return logits
+
+
+def _check_labels(labels, m: int, num_classes: int, name: str = "labels") -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name} must be integer class indices in [0, {num_classes}); got dtype {labels.dtype}"
+        )
+    if labels.shape != (m,):
+        raise ValueError(
+            f"{name} must have shape ({m},), one label per example; got {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{name} must be class indices in [0, {num_classes}); "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
+    return labels
+
+
+def _softmax_cross_entropy(logits, labels, name="labels") -> tuple[float, np.ndarray]:
+    """The loss and its gradient from one log-softmax, shared by the two public functions."""
+    logits = _check_logits(logits)
+    m, num_classes = logits.shape
+    labels = _check_labels(labels, m, num_classes, name)
+    rows = np.arange(m)
+    log_p = log_softmax(logits, axis=1)
+    loss = -np.mean(log_p[rows, labels])
+    dlogits = softmax(logits, axis=1)
+    dlogits[rows, labels] -= 1
+    with np.errstate(under="ignore"):  # a probability of 1e-310 may become 0 here: harmless
+        dlogits /= m
+    return float(loss), dlogits
+
+
+def cross_entropy(logits, labels) -> float:
+    """Mean negative log-likelihood -(1/m) sum_i log softmax(logits_i)[y_i].
+
+    ``logits`` has shape (m, C), ``labels`` holds m integers in [0, C). Computed with
+    :func:`log_softmax`, so huge or tiny logits give a finite loss. Same value as
+    ``torch.nn.functional.cross_entropy`` with its default mean reduction.
+    """
+    return _softmax_cross_entropy(logits, labels)[0]
+
+
+def cross_entropy_grad(logits, labels) -> np.ndarray:
+    """Gradient of :func:`cross_entropy` with respect to the logits: (softmax(logits) - Y) / m.
+
+    Y is the one-hot matrix of the labels; the 1/m comes from the mean over examples. The
+    result has the logits' shape and dtype.
+    """
+    return _softmax_cross_entropy(logits, labels)[1]
+
+
+# --- batch normalization ---------------------------------------------------------------
+
+
+def _batch_moments(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mu and the biased variance (1/m) sum_i (H_i - mu)^2 over the minibatch axis 0."""
+    m = H.shape[0]
+    if m < 2:
+        raise ValueError(
+            f"H: batch normalization in training mode needs a minibatch of m >= 2 examples; "
+            f"got m = {m}. The variance of a single example is 0, so every normalized value "
+            f"would be 0 and carry no information. Use more examples, or evaluation mode "
+            f"(training=False), which normalizes with the running averages instead."
+        )
+    mu = np.mean(H, axis=0)
+    var = np.mean((H - mu) ** 2, axis=0)
+    return mu, var
+
+
+def batch_norm(H, delta=1e-8) -> np.ndarray:
+    """The lecture's normalization H' = (H - mu) / sigma, column by column.
+
+    mu = (1/m) sum_i H_i and sigma = sqrt(delta + (1/m) sum_i (H_i - mu)^2), both over the
+    minibatch (axis 0, m >= 2 rows); H is (m, n), or (m,) for a single feature. No gamma,
+    beta or running averages: see :class:`BatchNorm` for the layer.
+    """
+    delta = _checks.nonnegative("delta", delta)
+    H = _checks.float_array("H", H)
+    if H.ndim not in (1, 2):
+        raise ValueError(f"H must have shape (m, n) or (m,); got shape {H.shape}")
+    mu, var = _batch_moments(H)
+    return (H - mu) / np.sqrt(delta + var)
+
+
+class BatchNorm:
+    """Batch normalization, Algorithm 1 of Ioffe & Szegedy (2015), with its backward pass.
+
+    Training mode, for a minibatch H of shape (m, num_features):
+        mu = mean_i H_i;  var = mean_i (H_i - mu)^2;  H_hat = (H - mu) / sqrt(delta + var);
+        out = gamma * H_hat + beta          (gamma = 1, beta = 0 at the start).
+    It also updates the running averages used at test time, with PyTorch's convention
+    (``torch.nn.BatchNorm1d``, so the two agree to rounding):
+        running_mean <- (1 - momentum) running_mean + momentum mu
+        running_var  <- (1 - momentum) running_var  + momentum var * m / (m - 1)
+    (note the unbiased variance, m - 1, in the running average only; they start at 0 and 1).
+    Evaluation mode (``training=False``) normalizes with running_mean and running_var.
+
+    ``backward(dH_out)`` returns the gradient with respect to H of the last ``forward``
+    and stores ``grads = {"gamma": ..., "beta": ...}``. ``affine=False`` drops gamma and
+    beta (out = H_hat, ``grads = {}``).
+    """
+
+    delta = Hyperparameter(_checks.nonnegative)
+    momentum = Hyperparameter(_checks.closed_unit_interval)
+
+    def __init__(self, num_features, delta=1e-8, momentum=0.1, affine=True):
+        self.num_features = _checks.positive_int("num_features", num_features)
+        self.delta = delta
+        self.momentum = momentum
+        self.affine = _checks.boolean("affine", affine)
+        self.gamma = np.ones(self.num_features) if self.affine else None
+        self.beta = np.zeros(self.num_features) if self.affine else None
+        self.grads: dict = {}
+        self.reset_running_stats()
+        self._cache = None
+
+    def reset_running_stats(self) -> None:
+        """Forget the running averages: mean 0 and variance 1, as before any training."""
+        self.running_mean = np.zeros(self.num_features)
+        self.running_var = np.ones(self.num_features)
+
+    def forward(self, H, training=True, *, update_running=True) -> np.ndarray:
+        """The layer's output gamma * H_hat + beta for a minibatch H of shape (m, num_features).
+
+        H_hat uses the batch's mean and variance in training mode, the running averages
+        when ``training=False``. In training mode the running averages move towards this
+        batch's statistics, unless ``update_running=False`` (to look without counting).
+        """
+        training = _checks.boolean("training", training)
+        H = self._check_shape("H", H)
+        if training:
+            mu, var = _batch_moments(H)
+            if update_running:
+                m, p = H.shape[0], self.momentum
+                self.running_mean = (1 - p) * self.running_mean + p * mu
+                self.running_var = (1 - p) * self.running_var + p * var * (m / (m - 1))
+        else:
+            mu = self.running_mean.astype(H.dtype, copy=False)
+            var = self.running_var.astype(H.dtype, copy=False)
+        sigma = np.sqrt(self.delta + var)
+        H_hat = (H - mu) / sigma
+        self._cache = (H_hat, sigma, training)
+        if not self.affine:
+            return H_hat
+        gamma = self.gamma.astype(H.dtype, copy=False)
+        return gamma * H_hat + self.beta.astype(H.dtype, copy=False)
+
+    def backward(self, dH_out) -> np.ndarray:
+        """dL/dH from dL/dout, for the last ``forward``; stores dL/dgamma, dL/dbeta in ``grads``.
+
+        With g = dL/dH_hat = gamma * dH_out, training mode gives (every mean over axis 0)
+            dL/dH = (g - mean(g) - H_hat * mean(g * H_hat)) / sigma,
+        where the two subtracted terms are the paths through mu and through sigma. In
+        evaluation mode mu and sigma are constants and dL/dH = g / sigma.
+        """
+        if self._cache is None:
+            raise RuntimeError("backward: call forward first; there is no batch to differentiate")
+        H_hat, sigma, training = self._cache
+        dH_out = self._check_shape("dH_out", dH_out)
+        if dH_out.shape != H_hat.shape:
+            raise ValueError(
+                f"dH_out must have the shape of the last forward's output {H_hat.shape}; "
+                f"got {dH_out.shape}"
+            )
+        if self.affine:
+            self.grads = {
+                "gamma": np.sum(dH_out * H_hat, axis=0),
+                "beta": np.sum(dH_out, axis=0),
+            }
+            g = dH_out * self.gamma.astype(dH_out.dtype, copy=False)
+        else:
+            self.grads = {}
+            g = dH_out
+        if not training:
+            return g / sigma
+        return (g - np.mean(g, axis=0) - H_hat * np.mean(g * H_hat, axis=0)) / sigma
+
+    def _check_shape(self, name: str, H) -> np.ndarray:
+        H = _checks.float_array(name, H)
+        if H.ndim != 2 or H.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name} must have shape (m, num_features) = (m, {self.num_features}); "
+                f"got shape {H.shape}"
+            )
+        return H
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchNorm({self.num_features}, delta={self.delta!r}, "
+            f"momentum={self.momentum!r}, affine={self.affine!r})"
+        )
+
+
+# --- a multilayer perceptron on a flat parameter vector --------------------------------
+
+_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    # name: (phi(u), phi'(u) written with u and a = phi(u), whichever is cheaper)
+    "relu": (lambda u: np.maximum(u, 0), lambda u, a: (u > 0).astype(u.dtype)),
+    "tanh": (np.tanh, lambda u, a: 1 - a * a),
+    "linear": (lambda u: u, lambda u, a: np.ones_like(u)),
+}
+_LOSSES = ("cross_entropy", "mse")
+
+
+class MLP:
+    """A multilayer perceptron whose parameters are one flat vector theta, with manual backprop.
+
+    ``sizes = [n_0, n_1, ..., n_L]`` gives L linear layers; layer l maps h_{l-1} (n_{l-1}
+    features) to h_l = phi(h_{l-1} W_l + b_l), and the last layer has no phi: its output
+    is the logits (``loss="cross_entropy"``, mean over examples, labels are integers) or
+    the prediction (``loss="mse"``, the mean of (out - y)^2 over all entries, like
+    ``torch.nn.functional.mse_loss``). Rows of X are examples.
+
+    ``batch_norm=True`` puts a batch normalization (:class:`BatchNorm`) between every hidden
+    linear layer and its activation: h_l = phi(gamma_l * BN(h_{l-1} W_l) + beta_l). Those
+    hidden layers get no bias, because subtracting the batch mean cancels any bias and
+    beta_l takes its place (Ioffe & Szegedy 2015, sec. 3.2). gamma_l and beta_l live in
+    theta; the running averages are held by the MLP, in ``bn_layers``.
+
+    Activations: relu (with relu'(0) = 0, as in PyTorch), tanh, or linear (none at all).
+    ``bias=False`` removes every bias, so that ``MLP([1] * (l + 1), activation="linear",
+    bias=False, loss="mse")`` is the deep linear chain y_hat = x w_1 w_2 ... w_l.
+
+    Layout of theta, layer after layer: W_l (n_{l-1} x n_l, row-major), then b_l, gamma_l,
+    beta_l when the layer has them. :meth:`unflatten` returns named views of any flat
+    vector with this layout, a gradient as well as theta.
+
+    Training-mode passes use the batch statistics. Only :meth:`loss_and_grad` and
+    :meth:`grad` (the training step: what an optimizer calls once per step) update the
+    running averages; :meth:`forward`, :meth:`loss`, :meth:`predict` and the diagnostics
+    leave them alone, so logging a loss or checking a gradient does not disturb them.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation="relu",
+        batch_norm=False,
+        loss="cross_entropy",
+        bias=True,
+        bn_delta=1e-8,
+        bn_momentum=0.1,
+    ):
+        if isinstance(sizes, str | bytes) or np.ndim(sizes) != 1 or len(sizes) < 2:
+            raise ValueError(
+                f"sizes must be a list of at least 2 layer widths [n_in, ..., n_out]; got {sizes!r}"
+            )
+        self.sizes = tuple(_checks.positive_int(f"sizes[{i}]", n) for i, n in enumerate(sizes))
+        self.activation = _checks.choice("activation", activation, tuple(_ACTIVATIONS))
+        self.loss_name = _checks.choice("loss", loss, _LOSSES)
+        if self.loss_name == "cross_entropy" and self.sizes[-1] < 2:
+            raise ValueError(
+                f"sizes[-1] must be >= 2 with loss='cross_entropy' (one logit per class); "
+                f"got {self.sizes[-1]}"
+            )
+        self.batch_norm = _checks.boolean("batch_norm", batch_norm)
+        self.bias = _checks.boolean("bias", bias)
+        bn_delta = _checks.nonnegative("bn_delta", bn_delta)
+        bn_momentum = _checks.closed_unit_interval("bn_momentum", bn_momentum)
+        self.num_layers = len(self.sizes) - 1
+        self.bn_layers: list[BatchNorm | None] = [
+            BatchNorm(n, delta=bn_delta, momentum=bn_momentum, affine=False)
+            if self.batch_norm and l < self.num_layers - 1
+            else None
+            for l, n in enumerate(self.sizes[1:])
+        ]
+        self._layout = self._make_layout()
+        self.num_params = sum(
+            math.prod(shape) for layer in self._layout for _, shape in layer.values()
+        )
+
+    def _make_layout(self) -> list[dict[str, tuple[int, tuple[int, ...]]]]:
+        """For every layer, name -> (offset in theta, shape)."""
+        layout, offset = [], 0
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
+            shapes = {"W": (n_in, n_out)}
+            if self.bn_layers[l] is not None:
+                shapes.update(gamma=(n_out,), beta=(n_out,))
+            elif self.bias:
+                shapes["b"] = (n_out,)
+            layer = {}
+            for name, shape in shapes.items():
+                layer[name] = (offset, shape)
+                offset += math.prod(shape)
+            layout.append(layer)
+        return layout
+
+    # --- parameters ------------------------------------------------------------------
+    def unflatten(self, theta) -> list[dict[str, np.ndarray]]:
+        """Per layer, a dict of named views into theta: "W", and "b" or "gamma", "beta".
+
+        Writing into a view writes into theta (when theta is a float array, not a copy).
+        """
+        theta = self._check_theta(theta)
+        return [
+            {
+                name: theta[offset : offset + math.prod(shape)].reshape(shape)
+                for name, (offset, shape) in layer.items()
+            }
+            for layer in self._layout
+        ]
+
+    def init_params(self, rng, dtype=np.float64) -> np.ndarray:
+        """A fresh theta: random weights, zero biases and betas, unit gammas.
+
+        W_l ~ N(0, 2 / n_{l-1}) when phi is relu (He et al. 2015), which keeps the
+        variance of the activations steady through a relu net; otherwise (tanh, linear, and
+        the output layer) W_l ~ N(0, 2 / (n_{l-1} + n_l)) (Glorot & Bengio 2010). ``rng``
+        is a ``np.random.Generator`` or an integer seed.
+        """
+        rng = np.random.default_rng(rng)
+        theta = np.zeros(self.num_params, dtype=dtype)
+        for l, params in enumerate(self.unflatten(theta)):
+            n_in, n_out = params["W"].shape
+            followed_by_relu = l < self.num_layers - 1 and self.activation == "relu"
+            variance = 2 / n_in if followed_by_relu else 2 / (n_in + n_out)
+            params["W"][...] = rng.normal(0.0, np.sqrt(variance), size=(n_in, n_out))
+            if "gamma" in params:
+                params["gamma"][...] = 1
+        return theta
+
+    def reset_running_stats(self) -> None:
+        """Forget the batch-norm running averages (before training a new theta)."""
+        for bn in self.bn_layers:
+            if bn is not None:
+                bn.reset_running_stats()
+
+    # --- forward and backward --------------------------------------------------------
+    def forward(self, theta, X, training=True) -> np.ndarray:
+        """The network's output for the rows of X: logits, or predictions for "mse"."""
+        return self._forward(theta, X, training, update_running=False)[0]
+
+    def loss(self, theta, X, y, training=True) -> float:
+        """The mean loss over the examples (rows of X) with targets y."""
+        y = self._check_y(y, X)
+        out = self.forward(theta, X, training)
+        return self._loss(out, y)[0]
+
+    def loss_and_grad(self, theta, X, y, training=True, update_running=True):
+        """``(loss, gradient)``: the loss as a float and dloss/dtheta as a flat vector.
+
+        The gradient comes from backpropagation written out layer by layer (no autodiff),
+        in theta's dtype. In training mode with batch norm the running averages are updated
+        with this batch, unless ``update_running=False``.
+        """
+        theta = self._check_theta(theta)
+        y = self._check_y(y, X)  # before the forward pass touches the running averages
+        out, cache = self._forward(theta, X, training, update_running)
+        value, d_out = self._loss(out, y)
+        return value, self._backward(theta, cache, d_out)
+
+    def grad(self, theta, X, y) -> np.ndarray:
+        """The gradient alone, for ``opt.step(theta, lambda th: mlp.grad(th, X, y))``."""
+        return self.loss_and_grad(theta, X, y)[1]
+
+    def _forward(self, theta, X, training, update_running):
+        """Output and, per layer, what backward needs: the input h, and u, a or H_hat."""
+        training = _checks.boolean("training", training)
+        theta = self._check_theta(theta)
+        H = self._check_X(X, theta.dtype)
+        phi = _ACTIVATIONS[self.activation][0]
+        cache = []
+        for l, (params, bn) in enumerate(zip(self.unflatten(theta), self.bn_layers, strict=True)):
+            saved = {"H_in": H}
+            U = H @ params["W"]
+            if "b" in params:
+                U = U + params["b"]
+            if bn is not None:
+                saved["H_hat"] = bn.forward(U, training, update_running=update_running)
+                U = params["gamma"] * saved["H_hat"] + params["beta"]
+            if l < self.num_layers - 1:
+                H = phi(U)
+                saved.update(U=U, A=H)
+            else:
+                H = U  # the output layer has no activation
+            cache.append(saved)
+        return H, cache
+
+    def _backward(self, theta, cache, d_out) -> np.ndarray:
+        """Backpropagation: from dL/d(output) to dL/dtheta, last layer first."""
+        phi_prime = _ACTIVATIONS[self.activation][1]
+        grad = np.zeros(theta.shape, dtype=theta.dtype)
+        layers = zip(
+            self.unflatten(theta), self.unflatten(grad), self.bn_layers, cache, strict=True
+        )
+        dH = d_out
+        for l, (params, grads, bn, saved) in reversed(list(enumerate(layers))):
+            dU = dH
+            if l < self.num_layers - 1:
+                dU = dH * phi_prime(saved["U"], saved["A"])
+            if bn is not None:
+                grads["gamma"][...] = np.sum(dU * saved["H_hat"], axis=0)
+                grads["beta"][...] = np.sum(dU, axis=0)
+                dU = bn.backward(dU * params["gamma"])
+            grads["W"][...] = saved["H_in"].T @ dU
+            if "b" in grads:
+                grads["b"][...] = np.sum(dU, axis=0)
+            dH = dU @ params["W"].T
+        return grad
+
+    def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss and its gradient with respect to the output (y already checked)."""
+        if self.loss_name == "cross_entropy":
+            return _softmax_cross_entropy(out, y, name="y")
+        residual = out - y.astype(out.dtype, copy=False)
+        return float(np.mean(residual**2)), (2 / residual.size) * residual
+
+    # --- evaluation and diagnostics --------------------------------------------------
+    def predict(self, theta, X) -> np.ndarray:
+        """Predicted class indices ("cross_entropy") or outputs ("mse"), in evaluation mode.
+
+        Evaluation mode matters only with batch norm: it uses the running averages, which
+        are meaningful only after training passes (:meth:`loss_and_grad`) have set them.
+        """
+        out = self.forward(theta, X, training=False)
+        if self.loss_name == "cross_entropy":
+            return np.argmax(out, axis=1)
+        return out
+
+    def accuracy(self, theta, X, y) -> float:
+        """The fraction of examples whose predicted class is the label (classification only)."""
+        if self.loss_name != "cross_entropy":
+            raise ValueError(
+                "accuracy: needs loss='cross_entropy' (a classifier); this MLP uses mse"
+            )
+        y = self._check_y(y, X)
+        return float(np.mean(self.predict(theta, X) == y))
+
+    def layer_outputs(self, theta, X, training=True) -> list[np.ndarray]:
+        """h_1, ..., h_L: each layer's output after its activation (the last is the output)."""
+        out, cache = self._forward(theta, X, training, update_running=False)
+        return [saved["H_in"] for saved in cache[1:]] + [out]
+
+    def layer_grad_norms(self, theta, X, y) -> np.ndarray:
+        """||dL/dW_l|| (Frobenius norm) for l = 1..L: gradient magnitude against depth.
+
+        A training-mode gradient that leaves the running averages untouched.
+        """
+        theta = self._check_theta(theta)
+        _, grad = self.loss_and_grad(theta, X, y, update_running=False)
+        return np.array([np.linalg.norm(grads["W"]) for grads in self.unflatten(grad)])
+
+    # --- checks ----------------------------------------------------------------------
+    def _check_theta(self, theta) -> np.ndarray:
+        theta = _checks.float_array("theta", theta)
+        if theta.shape != (self.num_params,):
+            raise ValueError(
+                f"theta must be a flat vector of shape ({self.num_params},) for sizes "
+                f"{list(self.sizes)}; got shape {theta.shape}"
+            )
+        return theta
+
+    def _check_y(self, y, X) -> np.ndarray:
+        """Labels (m,) for cross-entropy; targets (m, n_L), or (m,) when n_L = 1, for mse."""
+        m = np.shape(X)[0] if np.ndim(X) else 0
+        if self.loss_name == "cross_entropy":
+            return _check_labels(y, m, self.sizes[-1], name="y")
+        y = _checks.float_array("y", y)
+        if y.ndim == 1 and self.sizes[-1] == 1:
+            y = y[:, None]  # a single output: targets may come as a vector
+        if y.shape != (m, self.sizes[-1]):
+            raise ValueError(
+                f"y must have the output's shape ({m}, {self.sizes[-1]}); got {y.shape}"
+            )
+        return y
+
+    def _check_X(self, X, dtype) -> np.ndarray:
+        X = _checks.float_array("X", X)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"X must have shape (m, {self.sizes[0]}): one example per row; got {X.shape}"
+            )
+        return X.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP({list(self.sizes)}, activation={self.activation!r}, "
+            f"batch_norm={self.batch_norm!r}, loss={self.loss_name!r}, bias={self.bias!r})"
+        )
+
+
+# --- gradient check --------------------------------------------------------------------
+
+
+def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:
+    """The largest error of ``grad(x)`` against central differences, relative to its size.
+
+    Central difference along a direction u:  D_u = (f(x + h u) - f(x - h u)) / (2 h),
+    which should equal grad(x) . u up to O(h^2) truncation and O(eps |f| / h) rounding.
+    With ``num_directions=None`` every coordinate direction e_i is tried (2 n calls of
+    f); with ``num_directions=k``, k random directions u ~ N(0, I) drawn from ``rng`` (a
+    Generator or a seed), which makes large x affordable. Those u are not normalized: each
+    coordinate then moves by about h, as in the coordinate check, and the derivative along
+    u is about ||grad||, well above rounding noise. The returned error is
+
+        max_k |grad(x) . u_k - D_k| / max(max_k |grad(x) . u_k|, max_k |D_k|),
+
+    measured against the largest derivative rather than each one, so that components that
+    are zero or tiny do not turn rounding noise into a huge ratio.
+
+    What to expect in float64 with h = 1e-6: a correct gradient of a smooth, well-scaled f
+    gives about 1e-8 or less. The rounding part grows like 1e-10 |f(x)| / |derivative|, so
+    a correct gradient can reach 1e-7 when f is a large sum of small slopes. A wrong
+    gradient gives 1e-3 or more (one 1 % too large gives 1e-2). A kink within h of x (relu
+    at 0) also gives a large error, since there the function has no derivative to match.
+    x is converted to float64: in float32 the rounding part alone would be near 1e-3.
+    A NaN from f or grad makes the result NaN, which fails any ``error < tol`` test.
+    """
+    h = _checks.positive("h", h)
+    x = _checks.float_array("x", x).astype(np.float64)  # a copy: f and grad cannot alter it
+    g = np.asarray(grad(x.copy()), dtype=np.float64)
+    if g.shape != x.shape:
+        raise ValueError(f"grad: returned shape {g.shape}; it must match x's shape {x.shape}")
+
+    def central_difference(u: np.ndarray) -> float:
+        return (float(f(x + h * u)) - float(f(x - h * u))) / (2 * h)
+
+    if num_directions is None:
+        analytic = g.ravel()
+        numeric = np.empty(x.size)
+        e = np.zeros(x.shape)
+        for i in range(x.size):
+            e.flat[i] = 1.0
+            numeric[i] = central_difference(e)
+            e.flat[i] = 0.0
+    else:
+        num_directions = _checks.positive_int("num_directions", num_directions)
+        rng = np.random.default_rng(rng)
+        analytic, numeric = np.empty(num_directions), np.empty(num_directions)
+        for k in range(num_directions):
+            u = rng.standard_normal(x.shape)
+            analytic[k] = np.sum(g * u)
+            numeric[k] = central_difference(u)
+    scale = max(np.max(np.abs(analytic), initial=0.0), np.max(np.abs(numeric), initial=0.0))
+    if scale == 0:
+        return 0.0  # both say the function is flat here: they agree exactly
+    return float(np.max(np.abs(analytic - numeric)) / scale)

@@ -1,0 +1,344 @@
+"""Learning-rate schedules: callables k -> eps_k, for k = 0, 1, 2, ...
+
+Pass one as any optimizer's ``lr``. A schedule also accepts an array of k and returns
+the array of eps_k, for plots. Each knows, from its formula, whether it meets the
+Robbins-Monro conditions sum_k eps_k = inf and sum_k eps_k^2 < inf
+(``meets_robbins_monro``); :func:`partial_sums` shows the same thing numerically.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import numpy as np
+
+from . import _checks
+
+__all__ = [
+    "Constant",
+    "Cosine",
+    "LinearDecay",
+    "PowerDecay",
+    "Schedule",
+    "StepDecay",
+    "WarmupCosine",
+    "constant",
+    "cosine_decay",
+    "inverse_sqrt",
+    "inverse_time",
+    "linear_decay",
+    "partial_sums",
+    "power_decay",
+    "step_decay",
+    "warmup_cosine",
+]
+
+
+def _checked(**checks) -> Mapping:
+    """A schedule's parameters and their checks (read-only)."""
+    return MappingProxyType(checks)
+
+
+class Schedule:
+    """Base class: ``eps(k)`` for integer or array k >= 0, plus what the formula implies.
+
+    A schedule's parameters can be changed after construction (``s.eps0 = 0.05``); a
+    change is checked like the constructor's argument, together with the conditions
+    between parameters, and a bad value raises ``ValueError`` and changes nothing.
+    """
+
+    sum_diverges: bool  # sum_k eps_k = inf
+    sum_of_squares_converges: bool  # sum_k eps_k^2 < inf
+    _parameters: Mapping = MappingProxyType({})  # name -> its check, for changes later
+
+    def __call__(self, k):
+        if isinstance(k, int) and not isinstance(k, bool):  # beyond int64 too
+            k = float(k) if abs(k) <= _checks.LARGEST_FLOAT else math.inf
+        k = np.asarray(k)
+        whole = k.dtype.kind in "iu" or (
+            k.dtype.kind == "f" and np.all(np.isfinite(k)) and np.all(k == np.floor(k))
+        )
+        if not whole or np.any(k < 0):
+            raise ValueError(f"k must be an integer >= 0 (finite; or an array of them); got {k!r}")
+        eps = self.eps(k.astype(np.float64))
+        return float(eps) if eps.ndim == 0 else eps
+
+    def __setattr__(self, name, value):
+        if name in vars(self):  # a change after construction (the constructor checked the first)
+            if name not in self._parameters:
+                raise AttributeError(f"{type(self).__name__}.{name} cannot be changed")
+            value = self._parameters[name](name, value)
+            self._check_together({**vars(self), name: value}, changed=name)
+        object.__setattr__(self, name, value)
+
+    def _check_together(self, values: dict, changed: str | None = None) -> None:
+        """Conditions between parameters (``values``), beyond each one's own range."""
+
+    def eps(self, k: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def meets_robbins_monro(self) -> bool:
+        """True when sum eps_k = inf and sum eps_k^2 < inf (Robbins & Monro 1951)."""
+        return self.sum_diverges and self.sum_of_squares_converges
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class Constant(Schedule):
+    """eps_k = eps: the sum diverges, and so does the sum of squares."""
+
+    sum_diverges = True
+    sum_of_squares_converges = False
+    _parameters = _checked(eps0=_checks.positive)
+
+    def __init__(self, eps):
+        self.eps0 = _checks.positive("eps", eps)
+
+    def eps(self, k):
+        return np.full_like(k, self.eps0)
+
+    @property
+    def label(self) -> str:
+        return f"constant {self.eps0:g}"
+
+
+class LinearDecay(Schedule):
+    """eps_k = (1 - k/tau) eps0 + (k/tau) eps_tau for k <= tau, then eps_tau.
+
+    The schedule the lecture recommends. Because it holds eps_tau > 0 forever after tau,
+    sum eps_k^2 diverges: it does NOT meet the Robbins-Monro conditions (with
+    eps_tau = 0 the sum of eps_k is finite instead, and it fails the other condition).
+    """
+
+    _parameters = _checked(
+        eps0=_checks.positive,
+        eps_tau=_checks.nonnegative,
+        tau=_checks.positive_int,
+    )
+
+    def __init__(self, eps0, eps_tau, tau):
+        self.eps0 = _checks.positive("eps0", eps0)
+        self.eps_tau = _checks.nonnegative("eps_tau", eps_tau)
+        self.tau = _checks.positive_int("tau", tau)
+
+    @property
+    def sum_diverges(self) -> bool:
+        return self.eps_tau > 0
+
+    @property
+    def sum_of_squares_converges(self) -> bool:
+        return self.eps_tau == 0
+
+    def eps(self, k):
+        alpha = np.minimum(k / self.tau, 1.0)
+        return (1 - alpha) * self.eps0 + alpha * self.eps_tau
+
+    @property
+    def label(self) -> str:
+        return f"linear decay to k={self.tau}"
+
+
+class PowerDecay(Schedule):
+    """eps_k = eps0 / (1 + k/k0)^p: inverse time (p = 1), inverse square root (p = 1/2).
+
+    sum eps_k diverges exactly when p <= 1 and sum eps_k^2 converges exactly when
+    p > 1/2, so 1/2 < p <= 1 meets the Robbins-Monro conditions.
+    """
+
+    _parameters = _checked(eps0=_checks.positive, k0=_checks.positive, p=_checks.positive)
+
+    def __init__(self, eps0, k0=1.0, p=1.0):
+        self.eps0 = _checks.positive("eps0", eps0)
+        self.k0 = _checks.positive("k0", k0)
+        self.p = _checks.positive("p", p)
+
+    @property
+    def sum_diverges(self) -> bool:
+        return self.p <= 1
+
+    @property
+    def sum_of_squares_converges(self) -> bool:
+        return self.p > 0.5
+
+    def eps(self, k):
+        return self.eps0 / (1 + k / self.k0) ** self.p
+
+    @property
+    def label(self) -> str:
+        power = "" if self.p == 1 else f"^{self.p:g}"
+        return f"{self.eps0:g}/(1 + k/{self.k0:g}){power}"
+
+
+class StepDecay(Schedule):
+    """eps_k = eps0 * factor^floor(k / every): piecewise constant, geometric decay.
+
+    Both sums converge (a geometric series), so the iterates may stop short of a
+    minimizer: it fails the first Robbins-Monro condition.
+    """
+
+    sum_diverges = False
+    sum_of_squares_converges = True
+    _parameters = _checked(
+        eps0=_checks.positive,
+        factor=_checks.open_unit_interval,
+        every=_checks.positive_int,
+    )
+
+    def __init__(self, eps0, factor=0.5, every=100):
+        self.eps0 = _checks.positive("eps0", eps0)
+        self.factor = _checks.open_unit_interval("factor", factor)
+        self.every = _checks.positive_int("every", every)
+
+    def eps(self, k):
+        return self.eps0 * self.factor ** np.floor(k / self.every)
+
+    @property
+    def label(self) -> str:
+        return f"step decay x{self.factor:g} every {self.every}"
+
+
+class WarmupCosine(Schedule):
+    """Linear warm-up to eps_max, then a half cosine down to eps_min at k = total.
+
+    eps_k = eps_max (k + 1) / warmup                                    for k < warmup,
+    eps_k = eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2
+                                                                        for warmup <= k < total,
+    eps_k = eps_min                                                     for k >= total.
+
+    The warm-up reaches eps_max at k = warmup - 1 (and k = warmup starts the cosine at
+    eps_max); warmup = 0 is the cosine decay alone (Loshchilov & Hutter 2017). The tail
+    decides the sums: eps_min > 0 behaves like a constant (both sums diverge), eps_min = 0
+    stops after total steps (both sums are finite). Either way it fails Robbins-Monro.
+    """
+
+    _first = "eps_max"  # the name of the peak in the constructor's error messages
+    _parameters = _checked(
+        eps_max=_checks.positive,
+        warmup=_checks.nonnegative_int,
+        total=_checks.positive_int,
+        eps_min=_checks.nonnegative,
+    )
+
+    def __init__(self, eps_max, warmup, total, eps_min=0.0):
+        self.eps_max = _checks.positive(self._first, eps_max)
+        self.warmup = _checks.nonnegative_int("warmup", warmup)
+        self.total = _checks.positive_int("total", total)
+        self.eps_min = _checks.nonnegative("eps_min", eps_min)
+        self._check_together(vars(self))
+
+    def _check_together(self, values, changed=None):
+        warmup, total, eps_min, eps_max = (
+            values[name] for name in ("warmup", "total", "eps_min", "eps_max")
+        )
+        if total <= warmup:
+            if changed == "warmup":
+                raise ValueError(f"warmup must be an integer < total = {total}; got {warmup!r}")
+            raise ValueError(f"total must be an integer > warmup = {warmup}; got {total!r}")
+        if eps_min > eps_max:
+            if changed == "eps_max":
+                raise ValueError(
+                    f"eps_max must be a finite number >= eps_min = {eps_min!r}; got {eps_max!r}"
+                )
+            peak = self._first if changed is None else "eps_max"
+            raise ValueError(
+                f"eps_min must be a finite number in [0, {peak} = {eps_max!r}]; got {eps_min!r}"
+            )
+
+    @property
+    def sum_diverges(self) -> bool:
+        return self.eps_min > 0
+
+    @property
+    def sum_of_squares_converges(self) -> bool:
+        return self.eps_min == 0
+
+    def eps(self, k):
+        warm = self.eps_max * (k + 1) / max(self.warmup, 1)
+        phase = np.minimum(k - self.warmup, self.total - self.warmup) / (self.total - self.warmup)
+        cosine = self.eps_min + (self.eps_max - self.eps_min) * (1 + np.cos(np.pi * phase)) / 2
+        return np.where(k < self.warmup, warm, cosine)
+
+    @property
+    def label(self) -> str:
+        warm = f"warm-up {self.warmup}, " if self.warmup else ""
+        return f"{warm}cosine to k={self.total}"
+
+
+class Cosine(WarmupCosine):
+    """eps_k = eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min.
+
+    :class:`WarmupCosine` with warmup = 0 (Loshchilov & Hutter 2017, without restarts).
+    """
+
+    _first = "eps0"
+    _parameters = _checked(  # warmup stays 0
+        eps_max=_checks.positive,
+        total=_checks.positive_int,
+        eps_min=_checks.nonnegative,
+    )
+
+    def __init__(self, eps0, total, eps_min=0.0):
+        super().__init__(eps0, 0, total, eps_min)
+
+    def __repr__(self) -> str:
+        return f"Cosine(eps0={self.eps_max!r}, total={self.total!r}, eps_min={self.eps_min!r})"
+
+
+def constant(eps) -> Constant:
+    """eps_k = eps."""
+    return Constant(eps)
+
+
+def linear_decay(eps0, eps_tau, tau) -> LinearDecay:
+    """eps_k = (1 - k/tau) eps0 + (k/tau) eps_tau until k = tau, then eps_tau."""
+    return LinearDecay(eps0, eps_tau, tau)
+
+
+def power_decay(eps0, k0=1.0, p=1.0) -> PowerDecay:
+    """eps_k = eps0 / (1 + k/k0)^p."""
+    return PowerDecay(eps0, k0, p)
+
+
+def inverse_time(eps0, k0=1.0) -> PowerDecay:
+    """eps_k = eps0 / (1 + k/k0): the classic 1/k schedule of stochastic approximation."""
+    return PowerDecay(eps0, k0, 1.0)
+
+
+def inverse_sqrt(eps0, k0=1.0) -> PowerDecay:
+    """eps_k = eps0 / sqrt(1 + k/k0): meets sum eps = inf but not sum eps^2 < inf."""
+    return PowerDecay(eps0, k0, 0.5)
+
+
+def step_decay(eps0, factor=0.5, every=100) -> StepDecay:
+    """eps_k = eps0 * factor^floor(k / every)."""
+    return StepDecay(eps0, factor, every)
+
+
+def warmup_cosine(eps_max, warmup, total, eps_min=0.0) -> WarmupCosine:
+    """eps_max (k + 1) / warmup for k < warmup, then a half cosine to eps_min at k = total."""
+    return WarmupCosine(eps_max, warmup, total, eps_min)
+
+
+def cosine_decay(eps0, total, eps_min=0.0) -> Cosine:
+    """eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2 until k = total, then eps_min."""
+    return Cosine(eps0, total, eps_min)
+
+
+def partial_sums(schedule, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S1, S2) with S1[n] = sum_{k<=n} eps_k and S2[n] = sum_{k<=n} eps_k^2, n < num_steps.
+
+    Works for any callable k -> eps_k. Plotted against n, S1 grows without bound
+    exactly when the first Robbins-Monro condition holds, and S2 levels off exactly
+    when the second does.
+    """
+    num_steps = _checks.positive_int("num_steps", num_steps)
+    if isinstance(schedule, Schedule):
+        eps = schedule(np.arange(num_steps))
+    else:
+        eps = np.array([float(schedule(k)) for k in range(num_steps)])
+    return np.cumsum(eps), np.cumsum(eps**2)

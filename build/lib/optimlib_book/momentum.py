@@ -1,0 +1,516 @@
+"""Chapter 5, momentum and Nesterov: the theory per eigen-direction, and the chapter's figures.
+
+On a quadratic with Hessian A, the heavy ball and Nesterov's method act on each
+eigen-direction of A separately. Along an eigenvector of curvature ``lam`` the error
+e = theta - theta* and the velocity v obey a 2 x 2 linear recursion
+(e_{k+1}, v_{k+1}) = T (e_k, v_k) (:func:`iteration_matrix`), whose eigenvalues are
+the roots of
+
+    heavy ball:  z^2 - (1 + alpha - eps lam) z + alpha
+    Nesterov:    z^2 - (1 + alpha)(1 - eps lam) z + alpha (1 - eps lam)
+
+(:func:`characteristic_coefficients`, :func:`roots`). The run converges at the rate of
+the largest root in modulus over all eigenvalues, the spectral radius
+(:func:`spectral_radius`), which :func:`panel` measures against.
+
+The figures: :func:`step_diagram` (the lecture's Figure 1 redrawn from one real step
+of each method) and :func:`panel` (the explorer: a run on an ill-conditioned quadratic
+for given eps and alpha). :func:`trace` records the velocity of every step, which
+:func:`optimlib.minimize` does not keep.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from optimlib import _checks
+from optimlib.optimizers import Momentum, Nesterov
+from optimlib.problems import Problem, Quadratic
+from optimlib.run import minimize
+
+from . import plot as olplot
+
+__all__ = [
+    "METHODS",
+    "CyclingExample",
+    "characteristic_coefficients",
+    "complex_band",
+    "figure_one",
+    "iteration_matrix",
+    "measured_rate",
+    "one_step",
+    "panel",
+    "root_modulus",
+    "roots",
+    "spectral_radius",
+    "stability_limit",
+    "step_diagram",
+    "trace",
+]
+
+METHODS = {"momentum": Momentum, "nesterov": Nesterov}
+
+
+def _method(method: str) -> str:
+    return _checks.choice("method", method, tuple(METHODS))
+
+
+def _parameters(eps, alpha, lam):
+    eps = _checks.positive("eps", eps)
+    alpha = _checks.unit_interval("alpha", alpha)
+    lam = np.asarray(lam, dtype=np.float64)
+    if not np.isfinite(lam).all():
+        raise ValueError("lam must be finite")
+    return eps, alpha, lam
+
+
+# --- the linear theory, one eigen-direction at a time -------------------------------------
+
+
+def iteration_matrix(eps, alpha, lam, method: str = "momentum") -> np.ndarray:
+    """T with (e_{k+1}, v_{k+1}) = T (e_k, v_k) along an eigenvector of curvature lam.
+
+    Heavy ball: v' = alpha v - eps lam e and e' = e + v', so
+    T = [[1 - eps lam, alpha], [-eps lam, alpha]]. Nesterov takes the gradient at
+    e + alpha v: v' = alpha (1 - eps lam) v - eps lam e, so
+    T = [[1 - eps lam, alpha (1 - eps lam)], [-eps lam, alpha (1 - eps lam)]].
+    ``lam`` may be an array; the result then has shape (*lam.shape, 2, 2).
+    """
+    eps, alpha, lam = _parameters(eps, alpha, lam)
+    h = eps * lam
+    memory = alpha * (1 - h) if _method(method) == "nesterov" else alpha * np.ones_like(h)
+    T = np.empty((*h.shape, 2, 2))
+    T[..., 0, 0], T[..., 0, 1] = 1 - h, memory
+    T[..., 1, 0], T[..., 1, 1] = -h, memory
+    return T
+
+
+def characteristic_coefficients(eps, alpha, lam, method: str = "momentum"):
+    """(b, c) with det(z I - T) = z^2 - b z + c: the trace and the determinant of T."""
+    eps, alpha, lam = _parameters(eps, alpha, lam)
+    h = eps * lam
+    if _method(method) == "nesterov":
+        return (1 + alpha) * (1 - h), alpha * (1 - h)
+    return 1 + alpha - h, alpha * np.ones_like(h)
+
+
+def roots(eps, alpha, lam, method: str = "momentum") -> np.ndarray:
+    """The two eigenvalues of T, shape (*lam.shape, 2), complex, larger modulus first.
+
+    Real roots come from the cancellation-free pair z1 = (b + sign(b) sqrt(b^2 - 4c)) / 2,
+    z2 = c / z1; complex ones are (b +- i sqrt(4c - b^2)) / 2, of modulus sqrt(c).
+    """
+    b, c = characteristic_coefficients(eps, alpha, lam, method)
+    b, c = np.broadcast_arrays(np.asarray(b, float), np.asarray(c, float))
+    disc = b * b - 4 * c
+    real = disc >= 0
+    s = np.sqrt(np.abs(disc))
+    z1 = np.where(real, (b + np.copysign(s, b)) / 2, b / 2 + 0.5j * s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z2_real = np.where(z1 != 0, c / np.where(z1 != 0, z1, 1), 0)
+    z2 = np.where(real, z2_real, b / 2 - 0.5j * s)
+    pair = np.stack([z1, z2], axis=-1).astype(complex)
+    order = np.argsort(-np.abs(pair), axis=-1, kind="stable")
+    return np.take_along_axis(pair, order, axis=-1)
+
+
+def root_modulus(eps, alpha, lam, method: str = "momentum"):
+    """max |z| over the two roots, for each lam: the rate of that eigen-direction."""
+    modulus = np.abs(roots(eps, alpha, lam, method))[..., 0]
+    return float(modulus) if modulus.ndim == 0 else modulus
+
+
+def spectral_radius(eps, alpha, eigenvalues, method: str = "momentum") -> float:
+    """The largest root modulus over all eigenvalues of the Hessian: the asymptotic rate.
+
+    For alpha = 0 both methods are gradient descent and this is max |1 - eps lam|.
+    """
+    eigenvalues = np.atleast_1d(np.asarray(eigenvalues, dtype=np.float64))
+    return float(np.max(root_modulus(eps, alpha, eigenvalues, method)))
+
+
+def stability_limit(alpha, method: str = "momentum") -> float:
+    """The largest eps * lam for which the direction converges (the limit itself does not).
+
+    Heavy ball: 2 (1 + alpha). Nesterov: 2 (1 + alpha) / (1 + 2 alpha). Both are 2 at
+    alpha = 0 (gradient descent); momentum lets the step grow towards 4 / L, the
+    look-ahead only towards 4 / (3 L). (Jury's test on z^2 - b z + c: |c| < 1 and
+    |b| < 1 + c.)
+    """
+    alpha = _checks.unit_interval("alpha", alpha)
+    if _method(method) == "nesterov":
+        return 2 * (1 + alpha) / (1 + 2 * alpha)
+    return 2 * (1 + alpha)
+
+
+def complex_band(alpha) -> tuple[float, float]:
+    """The eps * lam where the heavy ball's roots are complex, of modulus exactly sqrt(alpha).
+
+    (1 - sqrt(alpha))^2 < eps lam < (1 + sqrt(alpha))^2: the discriminant
+    (1 + alpha - eps lam)^2 - 4 alpha is negative there.
+    """
+    root = math.sqrt(_checks.unit_interval("alpha", alpha))
+    return (1 - root) ** 2, (1 + root) ** 2
+
+
+# --- measuring a rate on a run that oscillates ---------------------------------------------
+
+
+def measured_rate(distances, floor: float = 1e-10, skip: float = 0.25) -> float:
+    """The contraction per step of a run, read off its envelope (robust to oscillation).
+
+    With complex roots ||theta_k - theta*|| oscillates, and dips close to zero now and
+    then: the ratio of two single values can be far off. This compares the largest
+    value in a late window with the largest in an early one, windows a quarter of the
+    measured span long, and takes the (span - window)-th root of their ratio, which is
+    exact for a pure exponential, decaying or growing. The span runs from a fraction
+    ``skip`` of the run (past the transient) to the first value below ``floor`` times
+    the first one (before rounding error takes over), or to the end of the run.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    if d.ndim != 1 or len(d) < 9 or not np.isfinite(d).all() or d[0] <= 0:
+        raise ValueError("distances: need at least 9 finite values, the first one > 0")
+    below = np.flatnonzero(d <= floor * d[0])
+    stop = int(below[0]) if below.size else len(d) - 1
+    start = int(skip * stop)
+    window = max(1, (stop - start) // 4)
+    if stop - start - window < 2:
+        raise ValueError("distances: the run reaches the floor too soon to measure a rate")
+    late = np.max(d[stop - window : stop + 1])
+    early = np.max(d[start : start + window + 1])
+    if late <= 0:
+        return 0.0
+    return float((late / early) ** (1 / (stop - window - start)))
+
+
+# --- beyond quadratics: where the heavy ball's tuning fails ------------------------------------
+
+
+class CyclingExample(Problem):
+    """A smooth, strongly convex function of one variable on which the heavy ball cycles.
+
+    f'(x) = 25 x for x < 1, x + 24 for 1 <= x < 2, 25 x - 24 for x >= 2: the curvature is
+    25, 1, 25 on the three pieces, so mu = 1, L = 25, kappa = 25; f is C^1, convex, with
+    its minimum f* = 0 at x* = 0 (Lessard, Recht & Packard 2016, sec. 4.6). With the
+    parameters that are optimal on quadratics of this kappa (``heavy_ball_optimal``:
+    eps = 1/9, alpha = 4/9) the heavy ball started at the default x0 = 3.3 (with v = 0)
+    falls into a cycle of period 3 and never converges; Nesterov's method converges.
+    """
+
+    name = "cycling example (kappa = 25)"
+    dim = 1
+    mu, L = 1.0, 25.0
+
+    def __init__(self):
+        self.x0 = np.array([3.3])
+        self.x_star = np.array([0.0])
+        self.f_star = 0.0
+        self.bounds = None
+
+    def f(self, x):
+        x = self._points(x)
+        u = x[..., 0]
+        low = 12.5 * u**2
+        middle = 0.5 * u**2 + 24 * u - 12
+        high = 12.5 * u**2 - 24 * u + 36
+        value = np.where(u < 1, low, np.where(u < 2, middle, high))
+        return float(value) if x.ndim == 1 else value
+
+    def grad(self, x) -> np.ndarray:
+        x = self._points(x)
+        return np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))
+
+    def heavy_ball_optimal(self) -> tuple[float, float]:
+        """(eps, alpha) of Quadratic.heavy_ball_optimal for mu = 1, L = 25: (1/9, 4/9)."""
+        root_kappa = math.sqrt(self.L / self.mu)
+        return 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2, (
+            (root_kappa - 1) / (root_kappa + 1)
+        ) ** 2
+
+
+# --- recording the velocity ------------------------------------------------------------------
+
+
+def trace(optimizer, grad_fn, theta0, steps: int):
+    """Run ``steps`` steps from theta0 and return (thetas, vs), each of shape (steps + 1, ...).
+
+    ``vs[k]`` is the velocity v_k in the optimizer's state after k steps (v_0 = 0), the
+    one that ``optimizer.step`` used to go from theta_k to theta_{k+1}.
+    """
+    steps = _checks.nonnegative_int("steps", steps)
+    optimizer.reset()
+    theta = np.array(theta0, dtype=np.float64)
+    thetas, vs = [theta], [np.zeros_like(theta)]
+    for _ in range(steps):
+        theta = optimizer.step(theta, grad_fn)
+        thetas.append(theta)
+        vs.append(optimizer.state["v"])
+    return np.array(thetas), np.array(vs)
+
+
+# --- the lecture's Figure 1, from one real step ---------------------------------------------
+
+COLORS = {
+    "previous": "#7f7f7f",
+    "momentum": olplot.PALETTE[0],
+    "gradient": olplot.PALETTE[1],
+    "step": olplot.PALETTE[2],
+}
+
+
+def _one_step(method, eps, alpha, theta, v, grad_fn):
+    """One step of the real optimizer from the state (theta, v): (point, g, theta', v')."""
+    optimizer = METHODS[method](lr=eps, alpha=alpha)
+    optimizer.load_state_dict(
+        {
+            "optimizer": type(optimizer).__name__,
+            "k": 1,
+            "hyperparameters": optimizer.hyperparameters(),
+            "state": {"v": np.array(v, dtype=np.float64)},
+        }
+    )
+    seen = {}
+
+    def recording(point):
+        seen["point"], seen["g"] = np.array(point), np.asarray(grad_fn(point), dtype=float)
+        return seen["g"]
+
+    new_theta = optimizer.step(theta, recording)
+    return seen["point"], seen["g"], new_theta, optimizer.state["v"]
+
+
+def _arrow(ax, start, end, color, label, center, place=None, offset=7):
+    """An arrow from start to end, labelled beside it, by default at its middle on the side
+    away from ``center``; ``place = (t, side)`` puts the label at start + t (end - start),
+    on the left of the arrow's direction (side +1) or on its right (side -1)."""
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": color,
+            "lw": 2.2,
+            "shrinkA": 0,
+            "shrinkB": 0,
+            "mutation_scale": 16,
+        },
+        zorder=6,
+    )
+    d = end - start
+    normal = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-300)
+    t, side = (0.5, None) if place is None else place
+    middle = start + t * d
+    if side is None:
+        side = 1 if normal @ (middle - center) >= 0 else -1
+    normal = side * normal
+    ax.annotate(
+        label,
+        middle,
+        xytext=tuple(offset * normal),
+        textcoords="offset points",
+        ha="left" if normal[0] > 0.3 else "right" if normal[0] < -0.3 else "center",
+        va="bottom" if normal[1] > 0.3 else "top" if normal[1] < -0.3 else "center",
+        color=color,
+        fontsize=10,
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        zorder=7,
+    )
+
+
+def _box_around(points, margin=0.15):
+    """A box ((xmin, xmax), (ymin, ymax)) holding the points, padded by a fraction
+    ``margin`` of their larger extent on every side."""
+    points = np.asarray(points, float).reshape(-1, 2)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = margin * float(np.max(hi - lo))
+    return ((lo[0] - pad, hi[0] + pad), (lo[1] - pad, hi[1] + pad))
+
+
+def _corners(step):
+    """Every point a step diagram draws, for a box that holds them."""
+    theta, v, point = step["theta"], step["v"], step["point"]
+    return [
+        theta - v,
+        theta,
+        theta + step["momentum_step"],
+        point,
+        point + step["gradient_step"],
+        theta + step["gradient_step"],
+        step["new_theta"],
+    ]
+
+
+def one_step(problem, theta, v, eps, alpha, method: str = "momentum") -> dict:
+    """One step of the real optimizer (``ol.Momentum`` or ``ol.Nesterov``) from (theta, v).
+
+    Returns theta, v, point (where the gradient was evaluated), g, momentum_step
+    (alpha v), gradient_step (-eps g), new_v and new_theta (what ``step`` returned).
+    """
+    method = _method(method)
+    theta, v = np.asarray(theta, float), np.asarray(v, float)
+    point, g, new_theta, new_v = _one_step(method, eps, alpha, theta, v, problem.grad)
+    return {
+        "theta": theta,
+        "v": v,
+        "point": point,
+        "g": g,
+        "momentum_step": alpha * v,
+        "gradient_step": -eps * g,
+        "new_v": new_v,
+        "new_theta": new_theta,
+    }
+
+
+def step_diagram(
+    ax, problem, step: dict, method: str = "momentum", bounds=None, levels=12, places=None
+):
+    """The lecture's Figure 1 for one method: a real step (from :func:`one_step`) as arrows.
+
+    Draws the previous step v (grey, ending at theta), the momentum step alpha v, the
+    gradient step -eps g from the point where the method evaluated the gradient (theta
+    for the heavy ball, theta + alpha v for Nesterov) and the actual step
+    v' = alpha v - eps g. For the heavy ball the gradient arrow starts at theta and a
+    dashed copy completes the parallelogram; for Nesterov the arrows go head to tail.
+    Every arrow is labelled, by default at its middle on the outer side; ``places``
+    moves labels: {"previous" | "momentum" | "gradient" | "step" | "lookahead": (t, side)}
+    (see :func:`_arrow`; for "lookahead", the label's offset in points). Returns ``ax``.
+    """
+    places = places or {}
+    method = _method(method)
+    theta, v, point = step["theta"], step["v"], step["point"]
+    momentum_step, gradient_step = step["momentum_step"], step["gradient_step"]
+    new_theta = step["new_theta"]
+    bounds = _box_around(_corners(step)) if bounds is None else bounds
+    olplot.contour(ax, problem, bounds=bounds, levels=levels, mark_min=False)
+    center = np.mean(_corners(step), axis=0)
+
+    _arrow(
+        ax,
+        theta - v,
+        theta,
+        COLORS["previous"],
+        r"previous step $v$",
+        center,
+        places.get("previous"),
+    )
+    _arrow(
+        ax,
+        theta,
+        theta + momentum_step,
+        COLORS["momentum"],
+        r"momentum $\alpha v$",
+        center,
+        places.get("momentum"),
+    )
+    if method == "momentum":
+        tip = theta + momentum_step
+        dashed = {"ls": "--", "lw": 1, "zorder": 5}
+        ax.plot(*np.stack([tip, new_theta]).T, color=COLORS["gradient"], **dashed)
+        ax.plot(*np.stack([theta + gradient_step, new_theta]).T, color=COLORS["momentum"], **dashed)
+        label = r"gradient $-\varepsilon g(\theta)$"
+    else:
+        label = r"gradient $-\varepsilon g(\theta + \alpha v)$"
+    _arrow(
+        ax, point, point + gradient_step, COLORS["gradient"], label, center, places.get("gradient")
+    )
+    _arrow(
+        ax,
+        theta,
+        new_theta,
+        COLORS["step"],
+        r"step $v' = \alpha v - \varepsilon g$",
+        center,
+        places.get("step"),
+    )
+
+    ax.plot(*theta, "o", color="black", ms=6, zorder=8)
+    ax.annotate(r"$\theta$", theta, xytext=(-14, 4), textcoords="offset points", fontsize=13)
+    if method == "nesterov":
+        ax.plot(*point, "o", color=COLORS["gradient"], ms=7, mfc="white", mew=1.5, zorder=8)
+        ax.annotate(
+            r"look-ahead $\theta + \alpha v$",
+            point,
+            xytext=places.get("lookahead", (8, -10)),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=10,
+            color=COLORS["gradient"],
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
+    return ax
+
+
+def figure_one(axes, problem, theta, v, eps, alpha, levels=12, margin=0.15, places=None) -> dict:
+    """The heavy ball and Nesterov from the same (theta, v), side by side on the same box.
+
+    ``axes``: two Axes (heavy ball, Nesterov). Returns {"momentum": step, "nesterov":
+    step}, each a dict from :func:`one_step`. ``places``: {method: places} for
+    :func:`step_diagram`.
+    """
+    places = places or {}
+    steps = {m: one_step(problem, theta, v, eps, alpha, m) for m in ("momentum", "nesterov")}
+    corners = _corners(steps["momentum"]) + _corners(steps["nesterov"])
+    bounds = _box_around(corners, margin)
+    titles = {"momentum": "classical momentum (heavy ball)", "nesterov": "Nesterov (look-ahead)"}
+    for ax, (method, step) in zip(axes, steps.items(), strict=True):
+        step_diagram(ax, problem, step, method, bounds, levels, places.get(method))
+        ax.set_title(titles[method])
+    return steps
+
+
+# --- the explorer ------------------------------------------------------------------------------
+
+
+def panel(
+    ax, eps=0.015, alpha=0.8, kappa=100.0, method: str = "momentum", steps: int = 500
+) -> dict:
+    """A run of the heavy ball (or Nesterov) on a 2-D quadratic of condition number kappa.
+
+    The quadratic has curvatures mu = 1 (along theta_1) and L = kappa (along theta_2),
+    minimum at (1, 1). Draws the iterates on the contours with the measured rate and the
+    theory (:func:`spectral_radius`) in a box; a run whose loss grows beyond 1e6 times
+    its start is stopped and marked "diverged". Returns the numbers shown: ``rate``
+    (:func:`measured_rate` of the distances to the minimum), ``theory``, ``diverged``,
+    ``diverged_at``, ``steps`` (completed), ``final_distance``.
+    """
+    method = _method(method)
+    problem = Quadratic.with_condition_number(kappa)
+    optimizer = METHODS[method](lr=eps, alpha=alpha)
+    max_loss = problem.f_star + 1e6 * (problem.f(problem.x0) - problem.f_star)
+    history = minimize(problem, optimizer, steps=steps, max_loss=max_loss)
+    theory = spectral_radius(eps, alpha, problem.eigenvalues, method)
+    distances = history.distances()
+    rate = measured_rate(distances) if len(distances) >= 9 else float("nan")
+
+    olplot.trajectories(ax, problem, [history], labels=[method], every=1)
+    ax.get_legend().remove()
+    if history.diverged:
+        status = f"diverged at step {history.diverged_at}"
+    elif distances[-1] == 0:
+        status = f"distance 0 (exact) after {history.steps} steps"
+    else:
+        status = f"distance {distances[-1]:.1e} after {history.steps} steps"
+    ax.text(
+        0.03,
+        0.04,
+        f"measured rate {rate:.4f}\ntheory $\\rho$ = {theory:.4f}\n{status}",
+        transform=ax.transAxes,
+        fontsize=9,
+        va="bottom",
+        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.9},
+        zorder=9,
+    )
+    ax.set_title(f"{method}: $\\varepsilon$ = {eps:g}, $\\alpha$ = {alpha:g}")
+    return {
+        "rate": rate,
+        "theory": theory,
+        "diverged": history.diverged,
+        "diverged_at": history.diverged_at,
+        "steps": history.steps,
+        "final_distance": float(distances[-1]),
+    }

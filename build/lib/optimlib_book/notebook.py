@@ -1,0 +1,52 @@
+"""What a chapter notebook needs beyond numpy and matplotlib: glue that works anywhere.
+
+The book's prose quotes computed numbers with MyST-NB's ``{glue:text}`` role. MyST-NB
+is part of the book's build, not of a student's Colab or JupyterHub session, so
+:func:`glue` records a value when MyST-NB is installed and does nothing otherwise: the
+chapter's experiments and checks run the same either way.
+
+Recorded floats carry :data:`SIGNIFICANT` significant digits and no more. The prose
+never quotes more (its widest format is ``.4f``/``.4g``), and the digits beyond them
+are the ones another CPU, numpy or BLAS rounds differently, which the stored outputs
+that nbval compares must not depend on.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+SIGNIFICANT = 6
+
+try:  # the book's build (and `make test`) has MyST-NB; Colab, Binder and a hub need not
+    from myst_nb import glue as _myst_glue
+except ImportError:  # pragma: no cover - exercised in a venv without myst-nb
+    _myst_glue = None
+
+
+def rounded(value):
+    """``value`` with every float rounded to :data:`SIGNIFICANT` significant digits.
+
+    Integers, booleans and strings are kept as they are; numpy scalars become Python
+    numbers, so the recorded text is ``0.960784``, not ``np.float64(0.960784...)``.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(f"{float(value):.{SIGNIFICANT}g}")
+    return value
+
+
+def glue(name: str, value, display: bool = False):
+    """Record ``value`` under ``name`` for the page's ``{glue:text}`` roles; return it.
+
+    A no-op (apart from the return) where MyST-NB is not installed. Floats are rounded
+    to :data:`SIGNIFICANT` digits first (see the module's docstring).
+    """
+    value = rounded(value)
+    if _myst_glue is not None:
+        _myst_glue(name, value, display=display)
+    return value

@@ -1,0 +1,301 @@
+"""The book's figures: one style, colour-blind-safe colours, log scales for losses.
+
+Part of the book package, so that ``import optimlib`` never loads matplotlib. Every
+function draws into an ``Axes`` it is given and returns it, so a chapter composes
+panels freely and a widget can redraw one panel.
+
+Colours are the Okabe-Ito palette, which stays distinguishable under the common forms
+of colour blindness; lines also differ by marker, so no figure relies on colour alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from itertools import cycle
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+from optimlib.run import History
+from optimlib.schedules import partial_sums
+
+__all__ = [
+    "MARKERS",
+    "PALETTE",
+    "band",
+    "contour",
+    "convergence",
+    "figure",
+    "mark_divergence",
+    "schedule_sums",
+    "style",
+    "trajectories",
+    "trajectory",
+    "use_style",
+]
+
+# Okabe & Ito (2008): blue, vermillion, bluish green, reddish purple, orange, sky blue,
+# yellow, black.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.constrained_layout.use": True,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9.5,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 4,
+    "image.cmap": "viridis",
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+}
+
+
+def use_style() -> None:
+    """Apply the book's style to every figure that follows (call once per notebook)."""
+    mpl.rcParams.update(STYLE)
+
+
+@contextmanager
+def style():
+    """The book's style for the figures made inside a ``with`` block only."""
+    with mpl.rc_context(STYLE):
+        yield
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0, **kwargs):
+    """A figure with a grid of axes, each panel ``width`` x ``height`` inches / ncols, nrows."""
+    return plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **kwargs)
+
+
+def _style_cycle():
+    return cycle(zip(PALETTE, MARKERS, strict=True))
+
+
+def _grid(problem, bounds, resolution: int):
+    (x_lo, x_hi), (y_lo, y_hi) = bounds
+    xs = np.linspace(x_lo, x_hi, resolution)
+    ys = np.linspace(y_lo, y_hi, resolution)
+    X, Y = np.meshgrid(xs, ys)
+    Z = np.asarray(problem.f(np.stack([X, Y], axis=-1)), dtype=float)
+    return X, Y, Z
+
+
+def contour(ax, problem, bounds=None, levels: int = 18, resolution: int = 240, mark_min=True):
+    """Contour lines of a 2-D problem's f, spaced logarithmically above its minimum.
+
+    Log spacing shows the floor of a narrow valley and the walls around it in one
+    picture, where evenly spaced levels would crowd into the walls.
+    """
+    bounds = problem.bounds if bounds is None else bounds
+    if bounds is None:
+        raise ValueError("bounds: give ((xmin, xmax), (ymin, ymax)); the problem has none")
+    X, Y, Z = _grid(problem, bounds, resolution)
+    floor = np.nanmin(Z)
+    f_star = getattr(problem, "f_star", None)
+    if f_star is not None:
+        floor = min(floor, f_star)
+    span = np.nanmax(Z) - floor
+    gaps = np.geomspace(span * 1e-4, span, levels)
+    ax.contour(X, Y, Z, levels=floor + gaps, cmap="viridis", linewidths=0.8, alpha=0.8)
+    x_star = getattr(problem, "x_star", None)
+    if mark_min and x_star is not None:
+        ax.plot(*x_star, marker="*", color="black", markersize=12, linestyle="none", zorder=5)
+    ax.set_xlim(bounds[0])
+    ax.set_ylim(bounds[1])
+    ax.set_xlabel(r"$\theta_1$")
+    ax.set_ylabel(r"$\theta_2$")
+    ax.set_aspect("equal", adjustable="box")
+    ax.grid(False)
+    return ax
+
+
+def trajectory(ax, path, label=None, color=None, marker="o", every: int = 1, **kwargs):
+    """The iterates theta_0, theta_1, ... of a 2-D run (a History or an array (K, 2)).
+
+    Iterates beyond the axes' limits are drawn clipped at the frame, so a run flung far
+    away still shows where it left; a diverged History ends in a cross.
+    """
+    history = path if isinstance(path, History) else None
+    points = np.asarray(history.thetas if history is not None else path, dtype=float)
+    if history is not None and label is None:
+        label = history.label
+    (line,) = ax.plot(
+        points[::every, 0],
+        points[::every, 1],
+        marker=marker,
+        color=color,
+        label=label,
+        markevery=max(1, len(points[::every]) // 40),
+        **kwargs,
+    )
+    ax.plot(*points[0], marker="o", markersize=7, markerfacecolor="white", color=line.get_color())
+    if history is not None and history.diverged:
+        ax.plot(*points[-1], marker="X", markersize=10, color=line.get_color(), zorder=6)
+    return ax
+
+
+def trajectories(
+    ax, problem, histories: Sequence[History], labels=None, bounds=None, legend="best", **kwargs
+):
+    """Contours of ``problem`` with the iterates of several runs on top.
+
+    ``legend``: where to put the legend (a matplotlib ``loc``), or None for none.
+    """
+    contour(ax, problem, bounds=bounds)
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    labels = labels or [None] * len(histories)
+    for history, label, (color, marker) in zip(histories, labels, _style_cycle(), strict=False):
+        trajectory(ax, history, label=label, color=color, marker=marker, **kwargs)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    if legend is not None:
+        ax.legend(loc=legend)
+    return ax
+
+
+_MEASURES = {
+    "loss_gap": (lambda h: h.loss_gaps(), r"$f(\theta_k) - f^\star$"),
+    "loss": (lambda h: h.losses, r"$f(\theta_k)$"),
+    "distance": (lambda h: h.distances(), r"$\|\theta_k - \theta^\star\|$"),
+    "grad_norm": (lambda h: h.grad_norms, r"$\|g_k\|$"),
+}
+_X_AXES = {
+    "steps": (lambda h, n: np.arange(n), "step $k$"),
+    "grad_evals": (
+        lambda h, n: np.arange(n) * h.grad_evals / max(h.steps, 1),
+        "gradient evaluations",
+    ),
+    "examples": (lambda h, n: np.arange(n) * h.examples / max(h.steps, 1), "examples processed"),
+}
+
+
+def convergence(
+    ax,
+    histories: Sequence[History],
+    measure: str = "loss_gap",
+    x: str = "steps",
+    labels=None,
+    logy: bool = True,
+    legend="best",
+    **kwargs,
+):
+    """Convergence curves on a log scale, one per run; diverged runs end in a labelled cross.
+
+    ``measure``: "loss_gap" (f - f*), "loss", "distance" (to theta*) or "grad_norm";
+    ``x``: "steps", "grad_evals" or "examples" (to compare batch sizes at equal cost);
+    ``legend``: a matplotlib ``loc``, or None for no legend.
+    """
+    if measure not in _MEASURES:
+        raise ValueError(f"measure must be one of {sorted(_MEASURES)}; got {measure!r}")
+    if x not in _X_AXES:
+        raise ValueError(f"x must be one of {sorted(_X_AXES)}; got {x!r}")
+    values_of, ylabel = _MEASURES[measure]
+    x_of, xlabel = _X_AXES[x]
+    labels = labels or [h.label for h in histories]
+    for history, label, (color, marker) in zip(histories, labels, _style_cycle(), strict=False):
+        values = np.asarray(values_of(history), dtype=float)
+        xs = x_of(history, len(values))
+        if logy:
+            # An exact zero (a run that hit the minimum) cannot sit on a log axis.
+            values = np.where(values > 0, values, np.nan)
+        ax.plot(
+            xs,
+            values,
+            color=color,
+            marker=marker,
+            label=label,
+            markevery=max(1, len(values) // 12),
+            **kwargs,
+        )
+        if history.diverged:
+            mark_divergence(ax, xs[-1], values[-1], history.diverged_at, color)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend is not None:
+        ax.legend(loc=legend)
+    return ax
+
+
+def mark_divergence(ax, x, y, step, color):
+    """A cross at the last finite point of a diverged run, labelled with the step.
+
+    The label goes on the side of the cross with more room (left of a cross in the
+    right half of the axes), so that it stays inside the frame.
+    """
+    ax.plot([x], [y], marker="X", markersize=10, color=color, linestyle="none", zorder=6)
+    left, right = ax.get_xlim()
+    on_the_right = (x - left) > (right - left) / 2
+    ax.annotate(
+        f"diverged at step {step}",
+        (x, y),
+        textcoords="offset points",
+        xytext=(-8, 8) if on_the_right else (8, 8),
+        ha="right" if on_the_right else "left",
+        color=color,
+        fontsize=9,
+    )
+    return ax
+
+
+def schedule_sums(axes, schedules: Sequence, num_steps: int, labels=None):
+    """Three panels for the Robbins-Monro conditions: eps_k, sum eps_k, sum eps_k^2.
+
+    ``axes`` is a sequence of three Axes (log-log). A schedule meets the conditions when
+    its curve in the middle panel keeps rising and the one in the right panel levels off.
+    """
+    ax_eps, ax_s1, ax_s2 = axes
+    # Log-spaced sample points: on log-log axes they look the same as every step, at a
+    # few hundred points per line instead of num_steps.
+    shown = np.unique(np.geomspace(1, num_steps, 400).astype(int)) - 1
+    labels = labels or [getattr(s, "label", repr(s)) for s in schedules]
+    for schedule, label, (color, marker) in zip(schedules, labels, _style_cycle(), strict=False):
+        s1, s2 = partial_sums(schedule, num_steps)
+        eps = np.diff(s1, prepend=0.0)
+        style = {"color": color, "marker": marker, "markevery": 0.1, "label": label}
+        ax_eps.plot(shown + 1, eps[shown], **style)
+        ax_s1.plot(shown + 1, s1[shown], **style)
+        ax_s2.plot(shown + 1, s2[shown], **style)
+    titles = (
+        r"$\varepsilon_k$",
+        r"$\sum_{j\leq k}\varepsilon_j$",
+        r"$\sum_{j\leq k}\varepsilon_j^2$",
+    )
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("step $k + 1$")
+        ax.set_title(title)
+    ax_eps.legend(loc="lower left")
+    return axes
+
+
+def band(ax, x, runs, label=None, color=None, marker=None, quantiles=(0.25, 0.75), logy=True):
+    """The median of several runs (rows of ``runs``) with a shaded inter-quantile band.
+
+    For comparisons over seeds: one line per method, its spread visible, instead of
+    one lucky run.
+    """
+    runs = np.asarray(runs, dtype=float)
+    median = np.nanmedian(runs, axis=0)
+    low, high = np.nanquantile(runs, quantiles, axis=0)
+    (line,) = ax.plot(
+        x, median, label=label, color=color, marker=marker, markevery=max(1, len(x) // 12)
+    )
+    ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    if logy:
+        ax.set_yscale("log")
+    return ax
