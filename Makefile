@@ -106,8 +106,9 @@ floors:
 newest:
 	rm -rf .venv-newest && $(NEWEST_PYTHON) -m venv .venv-newest
 	.venv-newest/bin/python -m pip install --quiet --upgrade pip
-	grep -v '^torch' requirements-dev.txt > .venv-newest/requirements.txt
-	.venv-newest/bin/python -m pip install --quiet --upgrade -r .venv-newest/requirements.txt
+	grep -v -e '^torch' -e '^-r' requirements-dev.txt > .venv-newest/test-tools.txt
+	.venv-newest/bin/python -m pip install --quiet --upgrade -r requirements.txt \
+	  -r .venv-newest/test-tools.txt
 	.venv-newest/bin/python --version
 	.venv-newest/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
 	.venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider
