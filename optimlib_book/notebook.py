@@ -40,13 +40,13 @@ def rounded(value):
     return value
 
 
-def glue(name: str, value, display: bool = False):
-    """Record ``value`` under ``name`` for the page's ``{glue:text}`` roles; return it.
+def glue(name: str, value, display: bool = False) -> None:
+    """Record ``value`` under ``name`` for the page's ``{glue:text}`` roles.
 
-    A no-op (apart from the return) where MyST-NB is not installed. Floats are rounded
-    to :data:`SIGNIFICANT` digits first (see the module's docstring).
+    A no-op where MyST-NB is not installed. Floats are rounded to :data:`SIGNIFICANT`
+    digits first (see the module's docstring). Returns None, as MyST-NB's glue does: a
+    cell that ends with a glue call must not print the value (a second output beside a
+    figure would give the figure's label twice).
     """
-    value = rounded(value)
     if _myst_glue is not None:
-        _myst_glue(name, value, display=display)
-    return value
+        _myst_glue(name, rounded(value), display=display)
