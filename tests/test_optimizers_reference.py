@@ -307,6 +307,17 @@ def lecture_adam(theta0, grad_fn, eps, rho1, rho2, delta, steps):
     return np.array(iterates), (np.array(s), np.array(r), t)
 
 
+def assert_state_agrees(ours: np.ndarray, reference: np.ndarray) -> None:
+    """Relative to the largest entry, like the iterates (relative_difference), not entry by
+    entry: near the minimizer a gradient entry is a difference of O(1) terms, so its
+    rounding error is absolute (~eps), and r_i ~ g_i^2 of a converged coordinate can be
+    1e-3 of the largest r with a relative error far above RTOL. Observed on one CPU:
+    1e-13 at r_i = 1.5e-7 next to max r = 2.5e-4 (the two sides round in another order,
+    -eps / sqrt(.) * g against -eps * g / sqrt(.), and np.exp rounds differently across
+    CPUs), while relative to max r the difference is 2e-16, one rounding."""
+    assert relative_difference(ours[None], reference[None]) < RTOL
+
+
 def final_state(make):
     opt = make()
     theta = PROBLEM.x0.copy()
@@ -323,7 +334,7 @@ def test_rmsprop_is_algorithm_8_5(eps, rho, delta):
     assert_well_conditioned(make)
     lecture, r = lecture_rmsprop(PROBLEM.x0, PROBLEM.grad, eps, rho, delta, STEPS)
     assert_agree(trajectory(make), lecture)
-    np.testing.assert_allclose(final_state(make)["r"], r, rtol=RTOL)
+    assert_state_agrees(final_state(make)["r"], r)
 
 
 @pytest.mark.parametrize(
@@ -336,8 +347,8 @@ def test_adam_is_algorithm_8_7(eps, rho1, rho2, delta):
     lecture, (s, r, t) = lecture_adam(PROBLEM.x0, PROBLEM.grad, eps, rho1, rho2, delta, STEPS)
     assert_agree(trajectory(make), lecture)
     state = final_state(make)
-    np.testing.assert_allclose(state["s"], s, rtol=RTOL)
-    np.testing.assert_allclose(state["r"], r, rtol=RTOL)
+    assert_state_agrees(state["s"], s)
+    assert_state_agrees(state["r"], r)
     assert state["t"] == t == STEPS
 
 
