@@ -7,8 +7,10 @@
    from the same start. optimlib gets the gradient written out below in numpy; torch
    computes its own gradient by autograd at its own iterate. The two trajectories share
    nothing but the starting point.
-2. The lecture's algorithm boxes 8.5 (RMSProp) and 8.7 (Adam), with delta inside the
-   square root, transcribed line by line in Python floats.
+2. The lecture's algorithm boxes for RMSProp (Goodfellow et al.'s Algorithm 8.5, delta
+   inside the square root) and Adam (their Algorithm 8.7, which has delta outside, as the
+   lecture writes it: inside, sqrt(r_hat + delta)), transcribed line by line in Python
+   floats.
 
 Then the two places of delta are compared: very different when r is small compared to
 delta, the same to O(delta / sqrt(r)) when r is large.
@@ -287,7 +289,10 @@ def lecture_rmsprop(theta0, grad_fn, eps, rho, delta, steps):
 
 
 def lecture_adam(theta0, grad_fn, eps, rho1, rho2, delta, steps):
-    """Algorithm 8.7 as printed, one coordinate at a time: the iterates and (s, r, t)."""
+    """The lecture's Adam box, one coordinate at a time: the iterates and (s, r, t).
+
+    Algorithm 8.7 with the lecture's sqrt(r_hat + delta) (Goodfellow et al. print
+    sqrt(r_hat) + delta)."""
     theta = [float(x) for x in theta0]
     s = [0.0] * len(theta)  # Initialize 1st and 2nd moment variables s = 0, r = 0
     r = [0.0] * len(theta)
