@@ -39,6 +39,8 @@ def clip_by_norm(g, max_norm) -> np.ndarray:
     that dtype, for any finite g: also when ||g|| exceeds float64's range, and when the
     factor max_norm / ||g|| is too small for g's dtype (float32 below ~1.2e-38). Those
     cases scale by max |g_i| first and compute in float64, rounding once at the end.
+    A g with an inf or NaN entry gives NaN everywhere, without a warning (the run loop
+    records it as a divergence, as it would the unclipped gradient).
     """
     max_norm = _checks.positive("max_norm", max_norm)
     g = _checks.float_array("g", g)
@@ -48,6 +50,8 @@ def clip_by_norm(g, max_norm) -> np.ndarray:
     factor = max_norm / length
     if np.isfinite(length) and factor >= np.finfo(g.dtype).smallest_normal:
         return np.asarray(g * factor, dtype=g.dtype)  # the common case
+    if not _checks.all_finite(g):  # an overflowed gradient has no direction to keep
+        return np.full_like(g, np.nan)
     unit = g.astype(np.float64) / np.max(np.abs(g))  # largest entry +-1, ||unit|| >= 1
     return np.asarray(unit * (max_norm / norm(unit)), dtype=g.dtype)
 
@@ -56,6 +60,8 @@ def clip_by_value(g, clip_value) -> np.ndarray:
     """Each coordinate of g clamped to [-clip_value, clip_value]."""
     clip_value = _checks.positive("clip_value", clip_value)
     g = _checks.float_array("g", g)
+    if clip_value > float(np.finfo(g.dtype).max):  # 1e300 for float32: no finite g_i exceeds it
+        return g.copy()
     return np.asarray(np.clip(g, -clip_value, clip_value), dtype=g.dtype)
 
 

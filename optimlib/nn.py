@@ -193,7 +193,7 @@ def batch_norm(H, delta=1e-8) -> np.ndarray:
     beta or running averages: see :class:`BatchNorm` for the layer.
     """
     delta = _checks.nonnegative("delta", delta)
-    H = _checks.float_array("H", H)
+    H = _checks.parameter_array("H", H)  # float16: delta underflows, 0/0 for a flat column
     if H.ndim not in (1, 2):
         raise ValueError(f"H must have shape (m, n) or (m,); got shape {H.shape}")
     mu, var = _batch_moments(H)
@@ -294,7 +294,7 @@ class BatchNorm:
         return (g - np.mean(g, axis=0) - H_hat * np.mean(g * H_hat, axis=0)) / sigma
 
     def _check_shape(self, name: str, H) -> np.ndarray:
-        H = _checks.float_array(name, H)
+        H = _checks.parameter_array(name, H)  # float16: delta underflows (0/0)
         if H.ndim != 2 or H.shape[1] != self.num_features:
             raise ValueError(
                 f"{name} must have shape (m, num_features) = (m, {self.num_features}); "
@@ -427,6 +427,8 @@ class MLP:
         is a ``np.random.Generator`` or an integer seed.
         """
         rng = np.random.default_rng(rng)
+        if np.dtype(dtype) not in _checks.PARAMETER_DTYPES:
+            raise ValueError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
         theta = np.zeros(self.num_params, dtype=dtype)
         for l, params in enumerate(self.unflatten(theta)):
             n_in, n_out = params["W"].shape
@@ -560,7 +562,7 @@ class MLP:
 
     # --- checks ----------------------------------------------------------------------
     def _check_theta(self, theta) -> np.ndarray:
-        theta = _checks.float_array("theta", theta)
+        theta = _checks.parameter_array("theta", theta)  # it computes in theta's dtype
         if theta.shape != (self.num_params,):
             raise ValueError(
                 f"theta must be a flat vector of shape ({self.num_params},) for sizes "

@@ -4,6 +4,13 @@ Each class holds only its algorithm: ``init_state`` (the box's "Initialize" line
 ``update`` (the lines inside its loop), with the box's symbols (``eps``, ``alpha``,
 ``rho``, ``delta``, ``s``, ``r``, ``t``, ``v``). Checks, the step counter, schedules,
 saving and resuming, and divergence handling live in :mod:`optimlib._base`.
+
+Ranges, checked on construction and on every later assignment (``ValueError`` naming
+the parameter otherwise): ``lr`` a finite number > 0, or a schedule k -> eps_k that
+returns finite numbers >= 0; ``alpha``, ``rho``, ``rho1``, ``rho2`` in [0, 1); ``delta``
+a finite number >= 0 (with delta = 0 a zero gradient entry is 0/0: a DivergenceError);
+``delta_in_sqrt`` True or False. theta: any shape, float32 or float64 (the dtype the
+step computes in). Each class's "Conventions" says where PyTorch's version differs.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ class SGD(Optimizer):
 
     theta <- theta - eps_k g.
     With full gradients this is plain gradient descent.
+
+    Parameters: lr (eps) > 0, or a schedule k -> eps_k >= 0.
+    Conventions: ``torch.optim.SGD(lr=eps)`` (no momentum, no weight decay) takes the
+    same step. State: none.
     """
 
     def update(self, theta, g, eps):
@@ -42,6 +53,13 @@ class Momentum(Optimizer):
     """The heavy-ball method of Polyak (1964).
 
     v <- alpha v - eps g(theta);  theta <- theta + v.
+
+    Parameters: lr (eps) > 0 or a schedule; alpha in [0, 1) (0 is SGD).
+    Conventions: ``torch.optim.SGD(lr=eps, momentum=alpha)`` keeps b <- alpha b + g and
+    steps theta <- theta - eps b, so v = -eps b: mathematically the same iterates for a
+    constant eps (the rounding differs).
+    With a schedule they differ: here each gradient is scaled by the eps_k of its own
+    step, in PyTorch all of b by the current one. State: v (the velocity, 0 at the start).
     """
 
     alpha = Hyperparameter(_checks.unit_interval)
@@ -63,9 +81,14 @@ class Nesterov(Momentum):
     """Nesterov's accelerated gradient in the form of Sutskever et al. (2013).
 
     v <- alpha v - eps g(theta + alpha v);  theta <- theta + v.
-    The gradient is taken at the look-ahead point theta + alpha v. PyTorch's
-    ``nesterov=True`` iterates phi = theta + alpha v instead: the same method
-    in a shifted variable.
+    The gradient is taken at the look-ahead point theta + alpha v.
+
+    Parameters: lr (eps) > 0 or a schedule; alpha in [0, 1).
+    Conventions: this is the Sutskever form, whose iterate is theta. PyTorch's
+    ``SGD(momentum=alpha, nesterov=True)`` iterates the look-ahead variable
+    phi = theta + alpha v instead (its gradient is taken at its own iterate): the same
+    method in a shifted variable, so its iterates are this method's look-ahead points,
+    not its thetas. State: v (0 at the start).
     """
 
     def gradient_point(self, theta, v):
@@ -77,6 +100,12 @@ class AdaGrad(Optimizer):
     """AdaGrad, Algorithm 8.4 (Duchi, Hazan & Singer 2011).
 
     r <- r + g * g;  theta <- theta - eps g / (delta + sqrt(r)).
+
+    Parameters: lr (eps) > 0 or a schedule; delta >= 0 (default 1e-7, the book's).
+    Conventions: delta is outside the square root, as in Goodfellow et al.'s
+    Algorithm 8.4 and in ``torch.optim.Adagrad`` (whose eps is delta, default 1e-10;
+    with lr_decay = 0 and initial_accumulator_value = 0 it takes the same step).
+    State: r (the sum of squared gradients, 0 at the start).
     """
 
     delta = Hyperparameter(_checks.nonnegative)
@@ -98,8 +127,11 @@ class AdaGrad(Optimizer):
 class _RootMeanSquareScaling(Optimizer):
     """Where delta goes in the root of a second moment.
 
-    ``delta_in_sqrt=True``:  sqrt(delta + r)  (the lecture, Algorithms 8.5, 8.7)
-    ``delta_in_sqrt=False``: sqrt(r) + delta  (Kingma & Ba, PyTorch)
+    ``delta_in_sqrt=True``:  sqrt(delta + r)  (RMSProp in Goodfellow et al.'s
+                                               Algorithm 8.5; the lecture's RMSProp and Adam)
+    ``delta_in_sqrt=False``: sqrt(r) + delta  (Adam in Goodfellow et al.'s Algorithm 8.7 and
+                                               in Kingma & Ba; PyTorch's RMSprop and Adam)
+    They differ where r is small: for delta < 1, sqrt(delta) is far larger than delta.
     """
 
     delta = Hyperparameter(_checks.nonnegative)
@@ -115,6 +147,13 @@ class RMSProp(_RootMeanSquareScaling):
     """RMSProp, Algorithm 8.5 (Tieleman & Hinton 2012).
 
     r <- rho r + (1 - rho) g * g;  theta <- theta - eps g / sqrt(delta + r).
+
+    Parameters: lr (eps) > 0 or a schedule; rho in [0, 1); delta >= 0;
+    delta_in_sqrt True (default) or False.
+    Conventions: delta inside the root, sqrt(delta + r), as in Goodfellow et al.'s
+    Algorithm 8.5, which the lecture copies. ``torch.optim.RMSprop`` puts it outside,
+    sqrt(r) + delta (its alpha is rho, its eps is delta, default 1e-8): that is
+    ``delta_in_sqrt=False``. State: r (the running average of g * g, 0 at the start).
     """
 
     rho = Hyperparameter(_checks.unit_interval)
@@ -151,11 +190,20 @@ class _AdamFamily(Optimizer):
 
 
 class Adam(_AdamFamily, _RootMeanSquareScaling):
-    """Adam, Algorithm 8.7 (Kingma & Ba 2015).
+    """Adam (Kingma & Ba 2015; Goodfellow et al. Algorithm 8.7), as the lecture writes it.
 
     t <- t + 1;  s <- rho1 s + (1 - rho1) g;  r <- rho2 r + (1 - rho2) g * g;
     s_hat = s / (1 - rho1^t);  r_hat = r / (1 - rho2^t);
-    theta <- theta - eps s_hat / sqrt(r_hat + delta).
+    theta <- theta - eps s_hat / sqrt(r_hat + delta)      (delta_in_sqrt=True)
+    theta <- theta - eps s_hat / (sqrt(r_hat) + delta)    (delta_in_sqrt=False).
+
+    Parameters: lr (eps) > 0 or a schedule; rho1, rho2 in [0, 1); delta >= 0;
+    delta_in_sqrt True or False (default True).
+    Conventions: Kingma & Ba, Goodfellow et al.'s Algorithm 8.7 and ``torch.optim.Adam``
+    all put delta outside the root, sqrt(r_hat) + delta: that is ``delta_in_sqrt=False``
+    (PyTorch's betas are (rho1, rho2), its eps is delta). The lecture writes
+    sqrt(r_hat + delta), its own departure from those sources; ``delta_in_sqrt=True``
+    is that form. State: s, r (first and second moments, 0 at the start), t (steps taken).
     """
 
     def __init__(self, lr=1e-3, rho1=0.9, rho2=0.999, delta=1e-8, delta_in_sqrt=True):

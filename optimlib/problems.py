@@ -117,6 +117,16 @@ def _generator(rng) -> np.random.Generator:
     return rng
 
 
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _kappa_max(dim: int) -> float:
+    """The largest condition number Quadratic.with_condition_number builds in ``dim``
+    dimensions: 1 / (10 dim eps), where float64's rounding of A stays below a tenth of
+    lambda_min."""
+    return 1 / (10 * dim * _EPS)
+
+
 def _condition_number(name: str, kappa) -> float:
     kappa = _checks.finite(name, kappa)
     if kappa < 1:
@@ -223,10 +233,18 @@ class Quadratic(Problem):
         A = (A + A.T) / 2  # exactly symmetric, so x @ A and A @ x agree
         self.dim = A.shape[0]
         eigenvalues, eigenvectors = np.linalg.eigh(A)
-        if not eigenvalues[0] > self.dim * np.finfo(float).eps * eigenvalues[-1]:
+        if not eigenvalues[0] > 0:
             raise ValueError(
                 f"A must be positive definite; its smallest eigenvalue is {eigenvalues[0]:.3g} "
                 f"(largest {eigenvalues[-1]:.3g})"
+            )
+        # float64 holds A's eigenvalues to about dim * eps * lambda_max: a smaller
+        # lambda_min is rounding, not curvature.
+        if not eigenvalues[0] > self.dim * _EPS * eigenvalues[-1]:
+            raise ValueError(
+                f"A must be well enough conditioned for float64: its condition number "
+                f"lambda_max / lambda_min must be below 1 / (dim eps) = "
+                f"{1 / (self.dim * _EPS):.3g}; got {eigenvalues[-1] / eigenvalues[0]:.3g}"
             )
         self.A = _frozen(A)
         self.b = _frozen(np.zeros(self.dim) if b is None else _vector("b", b, self.dim))
@@ -257,9 +275,20 @@ class Quadratic(Problem):
 
         ``eigenvalues`` and ``eigenvectors`` are the exact ones it was built from (A
         holds them up to rounding), so ``kappa`` is the requested value.
+
+        kappa may be at most 1 / (10 dim eps) (eps = 2.2e-16, float64's precision; about
+        2.3e14 for dim = 2): A holds its eigenvalues only to about dim eps lambda_max, so
+        a larger kappa would make that rounding more than a tenth of lambda_min, and
+        near 1 / (dim eps) A is no longer positive definite in float64.
         """
         kappa = _condition_number("kappa", kappa)
         dim = _checks.positive_int("dim", dim)
+        if kappa > _kappa_max(dim):
+            raise ValueError(
+                f"kappa must be a finite number in [1, 1 / (10 dim eps)] = "
+                f"[1, {_kappa_max(dim):.3g}] for dim = {dim}: float64 cannot represent a "
+                f"wider spectrum faithfully; got {kappa!r}"
+            )
         lam_min = _checks.positive("lam_min", lam_min)
         angle = _checks.finite("angle", angle)
         if dim == 1 and kappa != 1:

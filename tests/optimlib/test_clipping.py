@@ -431,3 +431,27 @@ def test_non_numeric_gradient_is_rejected():
         ol.clip_by_norm(np.array(["a", "b"]), 1.0)
     with pytest.raises(ValueError, match=r"^g must be"):
         ol.clip_by_value(np.array([1 + 2j]), 1.0)
+
+
+def test_clip_by_value_with_a_threshold_beyond_the_dtypes_range():
+    """1e300 is inf in float32: no finite entry exceeds it, and there is no cast warning."""
+    g = np.array([1e30, -3e38, 0.5], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ol.clip_by_value(g, 1e300)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, g)
+    assert not np.shares_memory(out, g)
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf])
+def test_clip_by_norm_of_an_overflowed_gradient_is_nan_without_a_warning(bad):
+    """An inf entry has no direction to keep: NaN, which the run loop records as divergence."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ol.clip_by_norm(np.array([bad, 1.0, 0.0]), 1.0)
+    assert np.isnan(out).all()
+    history = ol.minimize(
+        ol.problems.Quadratic(np.eye(3)), ol.SGD(lr=0.1), 5, grad_fn=lambda x: x + bad, max_norm=1.0
+    )
+    assert history.diverged_at == 0

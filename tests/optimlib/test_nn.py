@@ -628,3 +628,27 @@ def test_mse_takes_a_vector_of_targets_for_a_single_output():
     X, y = data(mlp, m=5, seed=25)
     assert mlp.loss(theta, X, y[:, 0]) == mlp.loss(theta, X, y)
     assert mlp.predict(theta, X).shape == (5, 1)
+
+
+# --- float32 and float64, as the optimizers ------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
+def test_batch_norm_refuses_other_float_dtypes(dtype):
+    """In float16, delta = 1e-8 is 0: a constant column gave 0/0 (NaN) with a warning."""
+    if np.dtype(dtype) == np.float64:
+        pytest.skip("longdouble is float64 here")
+    H = np.ones((4, 2), dtype=dtype)
+    message = rf"^H has dtype {np.dtype(dtype)}.*float32 and float64"
+    with pytest.raises(ValueError, match=message):
+        nn.batch_norm(H)
+    layer = nn.BatchNorm(2)
+    with pytest.raises(ValueError, match=r"dtype .*float32 and float64"):
+        layer.forward(H)
+    assert np.array_equal(layer.running_mean, np.zeros(2))
+    mlp = nn.MLP([2, 3, 1], batch_norm=True, loss="mse")
+    theta = mlp.init_params(np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^dtype must be float32 or float64"):
+        mlp.init_params(0, dtype=dtype)
+    with pytest.raises(ValueError, match=r"^theta has dtype"):
+        mlp.loss_and_grad(theta.astype(dtype), np.ones((4, 2)), np.ones(4))

@@ -7,6 +7,7 @@ minibatch estimates, their variance and the true risks against Monte Carlo.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -712,3 +713,41 @@ def test_base_class_has_no_hessian_and_problem_data_are_read_only():
     with pytest.raises(ValueError, match="read-only"):
         PROBLEMS["linear-regression"].X[0, 0] = 1.0
     assert "kappa=10" in q.name and repr(q).startswith("<Quadratic")
+
+
+# --- the limit of with_condition_number is float64's, not positive definiteness ------------
+
+
+@pytest.mark.parametrize("dim", [2, 3, 10, 50])
+@pytest.mark.parametrize("kappa", [1e16, 1e300, "limit * 1.01"])
+def test_a_condition_number_float64_cannot_hold_names_kappa_and_its_range(dim, kappa):
+    """kappa = 1e16 used to report "A must be positive definite"."""
+    limit = 1 / (10 * dim * np.finfo(np.float64).eps)
+    kappa = limit * 1.01 if isinstance(kappa, str) else kappa
+    message = rf"^kappa must be a finite number in \[1, .*\] = \[1, {re.escape(f'{limit:.3g}')}\]"
+    with pytest.raises(ValueError, match=message):
+        P.Quadratic.with_condition_number(kappa, dim=dim)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dim=st.integers(2, 40), seed=st.integers(0, 2**32 - 1), fraction=st.floats(0.0, 1.0))
+def test_every_condition_number_up_to_the_limit_is_built(dim, seed, fraction):
+    """Up to 1 / (10 dim eps), any rotation gives a positive definite A with that kappa."""
+    limit = 1 / (10 * dim * np.finfo(np.float64).eps)
+    kappa = limit**fraction
+    problem = P.Quadratic.with_condition_number(kappa, dim=dim, rng=np.random.default_rng(seed))
+    assert problem.kappa == pytest.approx(kappa, rel=1e-12)
+    assert np.linalg.eigvalsh(problem.A)[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("A", "match"),
+    [
+        (np.diag([1.0, -1.0]), r"^A must be positive definite; its smallest eigenvalue is -1"),
+        (np.diag([1.0, 0.0]), r"^A must be positive definite; its smallest eigenvalue is 0"),
+        (np.diag([1.0, 1e-17]), r"^A must be well enough conditioned for float64.*1e\+17"),
+    ],
+)
+def test_a_matrix_that_is_not_positive_definite_or_too_ill_conditioned(A, match):
+    with pytest.raises(ValueError, match=match):
+        P.Quadratic(A)
