@@ -190,23 +190,25 @@ class _AdamFamily(Optimizer):
 
 
 class Adam(_AdamFamily, _RootMeanSquareScaling):
-    """Adam (Kingma & Ba 2015; Goodfellow et al. Algorithm 8.7), as the lecture writes it.
+    """Adam, Algorithm 8.7 (Kingma & Ba 2015; Goodfellow et al.).
 
     t <- t + 1;  s <- rho1 s + (1 - rho1) g;  r <- rho2 r + (1 - rho2) g * g;
     s_hat = s / (1 - rho1^t);  r_hat = r / (1 - rho2^t);
-    theta <- theta - eps s_hat / sqrt(r_hat + delta)      (delta_in_sqrt=True)
-    theta <- theta - eps s_hat / (sqrt(r_hat) + delta)    (delta_in_sqrt=False).
+    theta <- theta - eps s_hat / (sqrt(r_hat) + delta)    (delta_in_sqrt=False, default)
+    theta <- theta - eps s_hat / sqrt(r_hat + delta)      (delta_in_sqrt=True, the lecture's).
 
     Parameters: lr (eps) > 0 or a schedule; rho1, rho2 in [0, 1); delta >= 0;
-    delta_in_sqrt True or False (default True).
+    delta_in_sqrt False (default) or True.
     Conventions: Kingma & Ba, Goodfellow et al.'s Algorithm 8.7 and ``torch.optim.Adam``
-    all put delta outside the root, sqrt(r_hat) + delta: that is ``delta_in_sqrt=False``
-    (PyTorch's betas are (rho1, rho2), its eps is delta). The lecture writes
-    sqrt(r_hat + delta), its own departure from those sources; ``delta_in_sqrt=True``
-    is that form. State: s, r (first and second moments, 0 at the start), t (steps taken).
+    all put delta outside the root, sqrt(r_hat) + delta: the default,
+    ``delta_in_sqrt=False`` (PyTorch's betas are (rho1, rho2), its eps is delta). The
+    lecture writes sqrt(r_hat + delta), its own departure from those sources:
+    ``delta_in_sqrt=True``. With delta = 1e-8 inside the root the denominator never falls
+    below sqrt(delta) = 1e-4, a different method wherever r_hat is that small.
+    State: s, r (first and second moments, 0 at the start), t (steps taken).
     """
 
-    def __init__(self, lr=1e-3, rho1=0.9, rho2=0.999, delta=1e-8, delta_in_sqrt=True):
+    def __init__(self, lr=1e-3, rho1=0.9, rho2=0.999, delta=1e-8, delta_in_sqrt=False):
         self.delta_in_sqrt = delta_in_sqrt
         super().__init__(lr, rho1, rho2, delta)
 

@@ -17,6 +17,11 @@ nothing.
 * :func:`paths_panel`: trajectories of a few runs on a 2-D problem, drawn so that no
   path hides another;
 * :func:`legend`: one legend for a figure, the methods grouped by family;
+* :func:`compute_ranking`: the median final gap of each method with a bootstrap interval
+  over the evaluation seeds, and the methods ranked in groups those intervals can tell
+  apart; :func:`draw_ranking` draws it;
+* :func:`compute_defaults`: each method's hyperparameters besides the learning rate,
+  and where PyTorch's defaults (:data:`PYTORCH`) differ;
 * :func:`steps_table`: the steps-to-tolerance table as markdown, and
   :func:`html_table` to show such a table in a notebook output (the book renders
   markdown outputs as CommonMark, which has no tables), padded, numbers right-aligned,
@@ -33,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 from optimlib import _checks
 from optimlib.compare import grad_evals_per_step, summarize
@@ -42,9 +48,16 @@ from .plot import MARKERS, PALETTE, contour
 
 __all__ = [
     "FAMILIES",
+    "PYTORCH",
+    "RESAMPLES",
     "STYLES",
+    "compute_defaults",
+    "compute_ranking",
     "convergence_panel",
     "curve_band",
+    "defaults_table",
+    "draw_ranking",
+    "final_gaps",
     "finals_panel",
     "good_range",
     "html_table",
@@ -52,6 +65,7 @@ __all__ = [
     "load",
     "panel",
     "paths_panel",
+    "ranking_table",
     "sensitivity_panel",
     "steps_table",
 ]
@@ -95,6 +109,58 @@ STYLES = {
     for name, family in FAMILIES.items()
 }
 FLOOR = 1e-16  # a gap at or below rounding is drawn here: a log axis has no room for 0
+RESAMPLES = 10_000  # bootstrap resamples of the evaluation seeds
+LEVEL = 0.95  # the coverage asked of each interval
+
+# PyTorch's defaults for the hyperparameters optimlib's methods share with torch.optim:
+# name -> (torch.optim class, {optimlib's name: (PyTorch's name, PyTorch's default)}).
+# "betas[1]" is the second of PyTorch's betas; a PyTorch name of None is a choice its
+# formula makes (PyTorch always adds eps outside the square root). Momentum's 0 in
+# torch.optim.SGD means "off": PyTorch leaves momentum to the user. Lion is not in
+# torch.optim. tests/book/test_head_to_head.py reads these from torch itself.
+PYTORCH = {
+    "SGD": ("SGD", {}),
+    "Momentum": ("SGD", {"alpha": ("momentum", 0.0)}),
+    "Nesterov": ("SGD", {"alpha": ("momentum", 0.0)}),
+    "AdaGrad": ("Adagrad", {"delta": ("eps", 1e-10)}),
+    "RMSProp": (
+        "RMSprop",
+        {"rho": ("alpha", 0.99), "delta": ("eps", 1e-8), "delta_in_sqrt": (None, False)},
+    ),
+    "Adam": (
+        "Adam",
+        {
+            "rho1": ("betas[0]", 0.9),
+            "rho2": ("betas[1]", 0.999),
+            "delta": ("eps", 1e-8),
+            "delta_in_sqrt": (None, False),
+        },
+    ),
+    "AdamW": (
+        "AdamW",
+        {
+            "rho1": ("betas[0]", 0.9),
+            "rho2": ("betas[1]", 0.999),
+            "delta": ("eps", 1e-8),
+            "weight_decay": ("weight_decay", 1e-2),
+        },
+    ),
+    "Nadam": (
+        "NAdam",
+        {
+            "rho1": ("betas[0]", 0.9),
+            "rho2": ("betas[1]", 0.999),
+            "delta": ("eps", 1e-8),
+            "momentum_decay": ("momentum_decay", 4e-3),
+        },
+    ),
+    "AMSGrad": (
+        "Adam",
+        {"rho1": ("betas[0]", 0.9), "rho2": ("betas[1]", 0.999), "delta": ("eps", 1e-8)},
+    ),
+    "Adadelta": ("Adadelta", {"rho": ("rho", 0.9), "delta": ("eps", 1e-6)}),
+    "Lion": (None, {}),
+}
 
 
 def load(path=None) -> dict:
@@ -453,6 +519,185 @@ def panel(ax, lr: float = 1e-2, task: str = "mlp", data=None) -> dict:
         "ranking": ranking,
         "values": {k: float(v) for k, v in values.items()},
     }
+
+
+def compute_defaults(optimizers: dict) -> dict:
+    """Each method's hyperparameters besides the learning rate, beside PyTorch's.
+
+    ``optimizers``: ``{name: make(lr)}`` (the sweep's :data:`OPTIMIZERS`). Returns, per
+    name, ``"values"`` (the hyperparameters the sweep runs with, from the optimizer
+    itself), ``"pytorch"`` (the torch.optim class, None when PyTorch has none) and
+    ``"differs"``: ``{name: (PyTorch's name, PyTorch's default)}`` for each value that
+    is not PyTorch's (PyTorch's name None: a choice of its formula).
+    """
+    out = {}
+    for name, make in optimizers.items():
+        values = {k: v for k, v in make(1.0).hyperparameters().items() if k != "lr"}
+        cls, theirs = PYTORCH.get(name, (None, {}))
+        differs = {k: t for k, t in theirs.items() if k in values and values[k] != t[1]}
+        out[name] = {"values": values, "pytorch": cls, "differs": differs}
+    return out
+
+
+def _value(v) -> str:
+    return str(v) if isinstance(v, bool) else f"{v:g}"
+
+
+def defaults_table(defaults: dict) -> str:
+    """Markdown: :func:`compute_defaults` as a table, one row per method: the values the
+    sweep uses and, where they differ, PyTorch's ("-" where they agree)."""
+    lines = ["| optimizer | hyperparameters | PyTorch's default, where different |"]
+    lines.append("| --- | --- | --- |")
+    for name, d in defaults.items():
+        ours = ", ".join(f"{k}={_value(v)}" for k, v in d["values"].items()) or "-"
+        if d["pytorch"] is None:
+            theirs = "not in PyTorch"
+        else:
+            differs = [d["differs"][k] for k in d["values"] if k in d["differs"]]
+            text = [f"{t}={_value(v)}" if t else "eps outside the root" for t, v in differs]
+            theirs = ", ".join(text) or "-"
+        lines.append(f"| {name} | {ours} | {theirs} |")
+    return "\n".join(lines)
+
+
+def final_gaps(data: dict, task: str, optimizer: str) -> np.ndarray:
+    """The final gap of each evaluation seed, inf for a seed that diverged."""
+    runs = data["tasks"][task]["optimizers"][optimizer]["eval"]["runs"]
+    return np.array([math.inf if r["final"] is None else r["final"] for r in runs], float)
+
+
+def compute_ranking(
+    data: dict, task: str, optimizers=None, resamples: int = RESAMPLES, seed: int = 0
+) -> dict:
+    """The methods ranked by their median final gap, in groups the seeds can tell apart.
+
+    For each method: the median of its final gaps over the evaluation seeds (numpy's
+    ``"higher"`` median, as :func:`optimlib.compare.summarize`: one of the values, inf
+    when half the seeds diverged) and a percentile bootstrap interval of that median:
+    ``resamples`` times, draw as many seeds as there are, with replacement (one draw of
+    seed indices, ``np.random.default_rng(seed)``, shared by all methods), take the
+    median; the interval runs from the 2.5% to the 97.5% quantile of those medians
+    (``"lower"`` and ``"higher"``: values of the data, so no rounding enters).
+
+    Groups: the method with the best median and every method whose interval reaches
+    down to the top of its interval form the first group; the same rule on the methods
+    left gives the next, and so on. Two methods in different groups have intervals that
+    do not overlap; two in one group may or may not differ.
+
+    Returns ``"median"``, ``"low"``, ``"high"`` (per method, inf for "diverged"),
+    ``"groups"`` (lists of names, best first, each by median), ``"group"`` (per method,
+    1 = best), ``"factor"`` (per method, high / low: how well the seeds pin the median
+    down, inf when unbounded) and ``"resamples"``, ``"level"``, ``"seeds"``, ``"measure"``
+    (the task's: ``"loss"`` or ``"loss_gap"``).
+    """
+    optimizers = list(optimizers or data["tasks"][task]["optimizers"])
+    resamples = _checks.positive_int("resamples", resamples)
+    finals = np.array([final_gaps(data, task, name) for name in optimizers])
+    n = finals.shape[1]
+    draws = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    medians = np.quantile(finals[:, draws], 0.5, axis=2, method="higher")
+    tail = (1 - LEVEL) / 2
+    low = np.quantile(medians, tail, axis=1, method="lower")
+    high = np.quantile(medians, 1 - tail, axis=1, method="higher")
+    centre = np.quantile(finals, 0.5, axis=1, method="higher")
+    out = {
+        "median": dict(zip(optimizers, centre.tolist(), strict=True)),
+        "low": dict(zip(optimizers, low.tolist(), strict=True)),
+        "high": dict(zip(optimizers, high.tolist(), strict=True)),
+        "resamples": resamples,
+        "level": LEVEL,
+        "seeds": n,
+        "measure": data["tasks"][task].get("measure", "loss_gap"),
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(np.isfinite(high) & (low > 0), high / low, math.inf)
+    out["factor"] = dict(zip(optimizers, factor.tolist(), strict=True))
+    left = sorted(optimizers, key=lambda m: (out["median"][m], optimizers.index(m)))
+    groups = []
+    while left:
+        top = out["high"][left[0]]
+        groups.append([m for m in left if out["low"][m] <= top])
+        left = [m for m in left if m not in groups[-1]]
+    out["groups"] = groups
+    out["group"] = {m: k + 1 for k, members in enumerate(groups) for m in members}
+    return out
+
+
+def draw_ranking(ax, ranking: dict, level=None, xlabel=None) -> dict:
+    """One row per method, best group on top: the median (marker) and its bootstrap
+    interval (line) on a log axis, a thin rule between groups and the group's number
+    at the left; a method whose median diverged is a cross at the right edge.
+    ``level``: a gap to mark with a dotted vertical line (None for none); ``xlabel``:
+    the axis label (a default naming the interval otherwise).
+
+    Returns the rows' names, top first, and the y of each rule between groups.
+    """
+    rows = [m for group in ranking["groups"] for m in group]
+    finite = [v for m in rows for v in (ranking["low"][m], ranking["high"][m]) if np.isfinite(v)]
+    right = 3 * max([*finite, FLOOR])
+    rules = []
+    for y, name in enumerate(rows):
+        style = _style(name)
+        low, median, high = (ranking[k][name] for k in ("low", "median", "high"))
+        line = [max(low, FLOOR), high if np.isfinite(high) else right]
+        ax.plot(line, [y, y], color=style["color"], linewidth=2.4, solid_capstyle="butt")
+        if np.isfinite(median):
+            ax.plot([max(median, FLOOR)], [y], marker=style["marker"], color=style["color"])
+        else:
+            ax.plot([right], [y], "x", color=style["color"], markersize=9, mew=2)
+    y = 0
+    for k, group in enumerate(ranking["groups"]):
+        if k:
+            ax.axhline(y - 0.5, color="0.5", linewidth=0.8)
+            rules.append(y - 0.5)
+        ax.annotate(
+            f"{k + 1}",
+            (0.0, y + (len(group) - 1) / 2),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            fontsize=10,
+            color="0.4",
+        )
+        y += len(group)
+    if level is not None:
+        ax.axvline(level, color="0.3", linestyle=":", linewidth=1.2)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.tick_params(axis="y", pad=14)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.grid(axis="y", visible=False)
+    ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow range labels minor ticks
+    lo, hi = ax.get_xlim()
+    if hi / lo < 30:  # less than a decade and a half: label 1, 2, 3, 5 times powers of ten
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        ticks = [m * 10.0**e for e in decades for m in (1, 2, 3, 5) if lo <= m * 10.0**e <= hi]
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+    level_text = f"{100 * ranking['level']:.0f}%"
+    measure = "loss" if ranking.get("measure") == "loss" else "gap"
+    ax.set_xlabel(xlabel or f"median final {measure}, {level_text} interval")
+    return {"rows": rows, "rules": rules}
+
+
+def ranking_table(rankings: dict, optimizers) -> str:
+    """Markdown: one row per method, one column per task (``rankings``: ``{task:
+    compute_ranking(...)}``): the method's group, its median final gap and the
+    interval, as "2: 3.1e-05 [1.2e-05, 8.0e-05]"; "diverged" stands for inf."""
+
+    def number(v):
+        return f"{v:.1e}" if np.isfinite(v) else "diverged"
+
+    tasks = list(rankings)
+    lines = ["| optimizer | " + " | ".join(tasks) + " |", "|" + " --- |" * (len(tasks) + 1)]
+    for name in optimizers:
+        cells = []
+        for r in rankings.values():
+            low, median, high = (number(r[k][name]) for k in ("low", "median", "high"))
+            cells.append(f"{r['group'][name]}: {median} [{low}, {high}]")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def steps_table(data: dict, tasks=None, optimizers=None) -> str:

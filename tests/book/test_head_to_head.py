@@ -272,3 +272,114 @@ def test_curve_band_counts_gradient_evaluations_exactly():
     runs[1]["grad_evals"] = 60  # one seed cheaper than the others: not one cost a step
     with pytest.raises(ValueError, match="data"):
         hh.curve_band(data, "q", "SGD")
+
+
+def finals_data(finals: dict) -> dict:
+    """A sweep holding only the evaluation seeds' final gaps (None: diverged)."""
+    optimizers = {
+        name: {"eval": {"runs": [{"final": v} for v in values]}} for name, values in finals.items()
+    }
+    return {"tasks": {"t": {"optimizers": optimizers}}}
+
+
+def test_compute_ranking_groups_what_the_intervals_separate():
+    rng = np.random.default_rng(0)
+    spread = np.exp(0.3 * rng.standard_normal(20))  # a factor of about 1.35 per seed
+    data = finals_data(
+        {
+            "slow": list(100 * spread),
+            "A": list(spread),
+            "A twin": list(spread),  # the same runs: the same interval, the same group
+            "B": list(1.1 * spread[::-1]),  # 10% worse: inside the seeds' spread
+            "gone": [None] * 16 + list(spread[:4]),  # mostly diverged: median inf
+        }
+    )
+    out = hh.compute_ranking(data, "t", resamples=2000)
+    assert out["groups"] == [["A", "A twin", "B"], ["slow"], ["gone"]]
+    assert out["group"] == {"A": 1, "A twin": 1, "B": 1, "slow": 2, "gone": 3}
+    for name in ("A", "B", "slow"):
+        assert out["low"][name] <= out["median"][name] <= out["high"][name]
+        # the median of 20 seeds is the 11th value (numpy's "higher" median)
+        finals = hh.final_gaps(data, "t", name)
+        assert out["median"][name] == np.sort(finals)[10]
+        assert out["low"][name] in finals and out["high"][name] in finals
+        assert 1 < out["factor"][name] < 3
+    assert out["low"]["A"] == out["low"]["A twin"] and out["high"]["A"] == out["high"]["A twin"]
+    assert out["median"]["gone"] == np.inf and out["factor"]["gone"] == np.inf
+    assert out["high"]["A"] < out["low"]["slow"]
+    assert (out["resamples"], out["level"], out["seeds"]) == (2000, 0.95, 20)
+    assert out["measure"] == "loss_gap"
+    again = hh.compute_ranking(data, "t", resamples=2000)
+    assert again == out  # a seeded bootstrap
+    with pytest.raises(ValueError, match="resamples"):
+        hh.compute_ranking(data, "t", resamples=0)
+
+
+def test_compute_ranking_puts_overlapping_methods_in_the_best_group():
+    # the leader's interval reaches everyone: one group, however the medians differ
+    data = finals_data({"a": [1.0, 1e3, 1.0, 1e3, 2.0], "b": [10.0, 20.0, 30.0, 40.0, 50.0]})
+    out = hh.compute_ranking(data, "t", resamples=500)
+    assert out["groups"] == [["b", "a"]] or out["groups"] == [["a", "b"]]
+    assert len(out["groups"]) == 1
+
+
+def test_draw_ranking_rows_follow_the_groups(ax):
+    data = finals_data({"x": [1.0] * 6, "y": [100.0] * 6, "z": [None] * 6})
+    ranking = hh.compute_ranking(data, "t", resamples=100)
+    out = hh.draw_ranking(ax, ranking, level=10.0)
+    assert out["rows"] == ["x", "y", "z"] and out["rules"] == [0.5, 1.5]
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "y", "z"]
+    assert ax.get_xlabel() == "median final gap, 95% interval"
+    table = hh.ranking_table({"t": ranking}, ["x", "z"]).splitlines()
+    assert table[0] == "| optimizer | t |"
+    assert table[2] == "| x | 1: 1.0e+00 [1.0e+00, 1.0e+00] |"
+    assert table[3] == "| z | 3: diverged [diverged, diverged] |"
+
+
+def test_compute_defaults_reads_the_optimizers_and_names_pytorchs_differences():
+    from functools import partial
+
+    out = hh.compute_defaults(
+        {"Adam": ol.Adam, "RMSProp": ol.RMSProp, "AdamW": partial(ol.AdamW, weight_decay=0.0)}
+    )
+    assert out["Adam"]["values"] == {
+        "rho1": 0.9,
+        "rho2": 0.999,
+        "delta": 1e-8,
+        "delta_in_sqrt": False,
+    }
+    assert out["Adam"]["differs"] == {} and out["Adam"]["pytorch"] == "Adam"
+    assert out["RMSProp"]["differs"] == {
+        "rho": ("alpha", 0.99),
+        "delta": ("eps", 1e-8),
+        "delta_in_sqrt": (None, False),
+    }
+    assert out["AdamW"]["differs"] == {"weight_decay": ("weight_decay", 1e-2)}
+    table = hh.defaults_table(out).splitlines()
+    assert table[2] == "| Adam | delta=1e-08, delta_in_sqrt=False, rho1=0.9, rho2=0.999 | - |"
+    assert table[3] == (
+        "| RMSProp | delta=1e-06, delta_in_sqrt=True, rho=0.9 "
+        "| eps=1e-08, eps outside the root, alpha=0.99 |"
+    )
+
+
+def test_pytorch_defaults_are_pytorchs():
+    """hh.PYTORCH, read from torch.optim's signatures (and PyTorch's eps outside the root)."""
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    for name, (cls, params) in hh.PYTORCH.items():
+        if cls is None:
+            assert name == "Lion" and not hasattr(torch.optim, "Lion")
+            continue
+        signature = inspect.signature(getattr(torch.optim, cls))
+        for ours, (theirs, value) in params.items():
+            if theirs is None:  # a choice of PyTorch's formula: eps outside the root
+                assert ours == "delta_in_sqrt" and value is False
+                continue
+            key, _, index = theirs.partition("[")
+            default = signature.parameters[key].default
+            if index:
+                default = default[int(index.rstrip("]"))]
+            assert default == value, (name, ours, theirs, default)

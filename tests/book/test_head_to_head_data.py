@@ -31,6 +31,18 @@ def test_the_file_was_made_with_the_scripts_configuration():
         assert set(stored["optimizers"]) == set(study.OPTIMIZERS)
 
 
+def test_the_control_pair_is_one_computation():
+    """AdamW without weight decay computes Adam's update (delta outside the root, Adam's
+    default) operation for operation: every stored number of the two agrees exactly."""
+    for task in DATA["tasks"].values():
+        adam, adamw = (task["optimizers"][n] for n in ("Adam", "AdamW"))
+        assert adam == adamw
+
+
+def test_enough_evaluation_seeds_for_an_interval():
+    assert len(DATA["config"]["eval_seeds"]) >= 10
+
+
 def test_the_stored_choice_of_lr_follows_from_the_stored_scores():
     """The median of three scores is the middle one once sorted (a divergence last);
     the chosen lr has the smallest, and every smaller lr a strictly larger one."""

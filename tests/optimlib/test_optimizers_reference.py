@@ -272,6 +272,16 @@ def test_adam_delta_outside_sqrt(rho1, rho2, delta):
     assert_agree(trajectory(make), reference)
 
 
+def test_adam_default_is_torchs():
+    """Adam() is Kingma & Ba's, Algorithm 8.7's and torch.optim.Adam's form: delta outside
+    the root (the lecture's sqrt(r_hat + delta) is delta_in_sqrt=True); the defaults
+    rho1, rho2, delta are torch's betas and eps."""
+    assert Adam().delta_in_sqrt is False
+    make = partial(Adam, lr=0.01)
+    reference = torch_trajectory(lambda p: torch.optim.Adam(p, lr=0.01, foreach=False))
+    assert_agree(trajectory(make), reference)
+
+
 # --- 2. against the lecture's algorithm boxes --------------------------------------------
 
 
