@@ -8,7 +8,7 @@
 * :class:`SaturatedUnit`: the smallest network with a plateau: one tanh unit whose
   pre-activation starts far out on the flat part of tanh.
 
-Imported lazily with :mod:`optimlib.explorers` (it needs matplotlib for the panel only).
+It imports matplotlib only when the panel is drawn.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 # Eleven lines stay distinguishable: each method has a colour and a marker of its own,
-# and the line style says the family. optimlib.plot's palette (Okabe & Ito) gives seven
+# and the line style says the family. The book's palette (Okabe & Ito, plot.PALETTE) gives seven
 # colours (its yellow is too pale for a line on white) and eight markers; Paul Tol's
 # olive, wine and indigo and a mid grey, and three more markers, make eleven.
 _BLUE, _VERMILLION, _GREEN, _PURPLE, _ORANGE, _SKY, _YELLOW, _BLACK = PALETTE

@@ -335,7 +335,7 @@ def decade_growth(schedule, num_steps: int = 1_000_000) -> dict:
 def thin_lines(axes, num: int = 400) -> None:
     """Keep about ``num`` log-spaced points of every long line in ``axes`` (log-x plots).
 
-    ``optimlib.plot.schedule_sums`` draws every step; on a log axis 10^5 points per line
+    ``optimlib_book.plot.schedule_sums`` draws every step; on a log axis 10^5 points per line
     look the same as a few hundred and take seconds to render.
     """
     for ax in np.ravel(axes):
