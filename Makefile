@@ -35,13 +35,13 @@ NEWEST_PYTHON ?= $(firstword $(shell command -v python3.13 >/dev/null 2>&1 && py
 
 help:
 	@echo "make book   build the book into _build/html/ (creates .venv)"
-	@echo "make test   lint, unit tests, notebook re-execution (nbval), warning-free book build,"
-	@echo "            every page checked offline in headless Chromium"
-	@echo "make compat the unit tests and nbval again with the floor versions (Python 3.11)"
-	@echo "            and with the newest versions on the newest Python (3.13)"
+	@echo "make test   lint, unit tests, notebook re-execution (nbval), both again with another"
+	@echo "            CPU's numpy rounding, warning-free book build, every page checked offline"
+	@echo "make compat the unit tests and nbval with the floor versions (Python 3.11) and the"
+	@echo "            newest (Python 3.13); every chapter run alone with only the wheel"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
 	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
-	@echo "make data   re-run chapter 9's tuning sweep (minutes) into the data file optimlib ships"
+	@echo "make data   re-run chapter 9's tuning sweep (~20 min) into the book package's data file"
 	@echo "make clean  remove the build and the virtual environment"
 
 $(BOOK_DEPS): requirements.txt pyproject.toml
