@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimlib.compare import summarize
+
 NUDGE = 1e-12
 SAFETY = 100.0
 FLOOR = 1e-9
@@ -63,9 +65,10 @@ def relative_difference(a, b) -> float:
 def widened_band(curves) -> tuple[np.ndarray, np.ndarray]:
     """Per point, the stored seeds' range widened by :data:`WIDEN` times its own width
     on a log scale."""
-    values = np.array([_array(c) for c in curves])
-    low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-    high = np.where(np.isnan(values).any(axis=0), np.inf, high)  # a seed diverged: no top
+    # compare.summarize counts a diverged seed (None) as inf: then the band has no top
+    ends = [summarize(point, (0.0, 1.0)) for point in zip(*curves, strict=True)]
+    low, high = np.array(ends, dtype=float).T
+    high = np.where(np.isnan(high), np.inf, high)
     with np.errstate(divide="ignore", invalid="ignore"):
         width = np.where(np.isfinite(high), (high / low) ** WIDEN, np.inf)
     return low / width, high * width
