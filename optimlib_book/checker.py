@@ -294,8 +294,9 @@ def _generic_hints(case: Case, name: str, inputs, got: dict) -> list[str]:
         return [f"{case.function} never called grad_fn: the gradient is g = grad_fn(...)"]
     if name == "grad point":
         return ["the gradient is evaluated at the wrong point: see where the box takes g"]
-    if name == "theta" and _difference(inputs[0], got["theta"]) is None:
-        return ["your step returned theta unchanged: apply the update and return the new theta"]
+    if name in ("theta", "clipped g") and _difference(inputs[0], got[name]) is None:
+        argument = case.arguments[0]
+        return [f"{case.function} returned {argument} unchanged: compute the new {argument}"]
     if not np.all(np.isfinite(np.asarray(got[name], dtype=np.float64))):
         return [
             f"{name} is not finite (NaN or inf): look for a division by zero or a "

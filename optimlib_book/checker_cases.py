@@ -216,30 +216,38 @@ def _nesterov_old_velocity(theta, grad_fn, state, eps, alpha):
 # the heavy ball's velocity mistakes, made in Nesterov's step (same order, same hints)
 _NESTEROV_TWINS = (_nesterov_sign, _nesterov_torch, _nesterov_old_velocity)
 
-_MOMENTUM_SYMBOLS = {"v": "v (the velocity)", "theta": "theta (the parameters)"}
 
-MOMENTUM = Case(
-    kind="step",
-    title="momentum (the heavy ball)",
-    function="momentum_step",
-    arguments=("theta", "grad_fn", "state", "eps", "alpha"),
-    symbols={"grad point": "the point where g is evaluated", **_MOMENTUM_SYMBOLS},
-    reference=_optimlib_step(lambda eps, alpha: ol.Momentum(lr=eps, alpha=alpha)),
-    hyper={"eps": 0.02, "alpha": 0.9},
-    init_state=lambda theta: {"v": np.zeros_like(theta)},
-    mistakes=tuple(Mistake(hint, fn) for hint, fn in _VELOCITY_MISTAKES),
+def _velocity_case(title: str, function: str, optimizer, mistakes) -> Case:
+    """The heavy ball or Nesterov: the same arguments, state and comparisons."""
+    return Case(
+        kind="step",
+        title=title,
+        function=function,
+        arguments=("theta", "grad_fn", "state", "eps", "alpha"),
+        symbols={
+            "grad point": "the point where g is evaluated",
+            "v": "v (the velocity)",
+            "theta": "theta (the parameters)",
+        },
+        reference=_optimlib_step(lambda eps, alpha: optimizer(lr=eps, alpha=alpha)),
+        hyper={"eps": 0.02, "alpha": 0.9},
+        init_state=lambda theta: {"v": np.zeros_like(theta)},
+        mistakes=tuple(mistakes),
+    )
+
+
+MOMENTUM = _velocity_case(
+    "momentum (the heavy ball)",
+    "momentum_step",
+    ol.Momentum,
+    (Mistake(hint, fn) for hint, fn in _VELOCITY_MISTAKES),
 )
 
-NESTEROV = Case(
-    kind="step",
-    title="Nesterov momentum (Sutskever et al.'s form)",
-    function="nesterov_step",
-    arguments=("theta", "grad_fn", "state", "eps", "alpha"),
-    symbols={"grad point": "the point where g is evaluated", **_MOMENTUM_SYMBOLS},
-    reference=_optimlib_step(lambda eps, alpha: ol.Nesterov(lr=eps, alpha=alpha)),
-    hyper={"eps": 0.02, "alpha": 0.9},
-    init_state=lambda theta: {"v": np.zeros_like(theta)},
-    mistakes=(
+NESTEROV = _velocity_case(
+    "Nesterov momentum (Sutskever et al.'s form)",
+    "nesterov_step",
+    ol.Nesterov,
+    (
         Mistake(
             "the gradient is taken at theta: Nesterov evaluates it at the look-ahead "
             "point theta + alpha v (with the old v), which is all that sets it apart from "

@@ -278,6 +278,9 @@ def test_a_skeleton_that_returns_theta_is_told_what_to_do():
 
     report = checker.check("sgd", unchanged, verbose=False)
     assert report.variable == "theta" and "returned theta unchanged" in report.hints[0]
+    report = checker.check("clip_by_norm", lambda g, max_norm: g, verbose=False)
+    unchanged_g = "clip_by_norm returned g unchanged: compute the new g"
+    assert (report.step, report.hints) == (0, (unchanged_g,))
 
 
 def test_a_nan_is_reported_as_a_difference_without_warnings():
