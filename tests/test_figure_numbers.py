@@ -24,20 +24,18 @@ import figure_numbers as fn  # noqa: E402
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
 # Per figure, the numbers the rules cannot accept and why each stands as it is.
-EXCEPTIONS: dict[str, dict[str, str]] = {}
+EXCEPTIONS: dict[str, dict[str, str]] = {
+    "fig-ch10-warmup": {
+        "100": "the minibatch size: the literal batch_size=100 of the cell that runs the "
+        "experiment (13becf3d), which compute_warmup does not return",
+    },
+}
 
 # Chapters whose figures still carry numbers nothing computed accounts for: each is a
-# strict xfail, so fixing a chapter makes this list fail until the chapter is removed.
-# Left for a later pass (issue 13 item 6); the report lists each number.
-PENDING = {
-    "00-introduction.ipynb",
-    "01-gradient-descent.ipynb",
-    "02-what-makes-optimization-hard.ipynb",
-    "03-learning-vs-optimization.ipynb",
-    "05-momentum.ipynb",
-    "09-head-to-head.ipynb",
-    "10-beyond-the-lecture.ipynb",
-}
+# strict xfail, so a chapter that becomes clean fails here until it is removed. Chapter 9
+# is being rebuilt for issue 13's statistics (more seeds, intervals, grouped ranking): its
+# figures and their numbers change there, so its captions are fixed with that change.
+PENDING = {"09-head-to-head.ipynb"}
 
 
 def _params() -> list:
