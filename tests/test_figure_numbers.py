@@ -31,37 +31,26 @@ EXCEPTIONS: dict[str, dict[str, str]] = {
     },
 }
 
-# Chapters whose figures still carry numbers nothing computed accounts for: each is a
-# strict xfail, so a chapter that becomes clean fails here until it is removed. Chapter 9
-# is being rebuilt for issue 13's statistics (more seeds, intervals, grouped ranking): its
-# figures and their numbers change there, so its captions are fixed with that change.
-PENDING = {"09-head-to-head.ipynb"}
 
-
-def _params() -> list:
-    pending = [pytest.mark.xfail(strict=True, reason="numbers not yet glued")]
-    return [
-        pytest.param(path, id=path.name, marks=pending if path.name in PENDING else [])
-        for path in NOTEBOOKS
-    ]
-
-
-@pytest.mark.parametrize("path", _params())
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_number_in_captions_and_alt_text_is_computed(path):
     violations = fn.check_path(path, EXCEPTIONS)
     assert not violations, "numbers typed by hand:\n" + "\n".join(map(str, violations))
 
 
 def test_exceptions_still_excuse_something():
-    """An exception whose number was since glued or reworded must be deleted."""
-    stale = []
+    """An exception whose figure is gone, or whose number was since glued or reworded,
+    must be deleted."""
+    stale, figures = [], set()
     for path in NOTEBOOKS:
         notebook = json.loads(path.read_text())
         names = {
             c["metadata"].get("mystnb", {}).get("figure", {}).get("name") for c in notebook["cells"]
         }
+        figures |= names
         mine = {f: n for f, n in EXCEPTIONS.items() if f in names}
         stale += fn.unused_exceptions(notebook, mine)
+    stale += [f"{f}: no such figure" for f in EXCEPTIONS if f not in figures]
     assert not stale, stale
 
 
