@@ -180,5 +180,5 @@ def test_render_frame_returns_what_the_panel_measured():
 def test_a_start_value_off_the_grid_raises(tmp_path):
     spec = _spec()
     frames = sc.frames(spec, cache=tmp_path, workers=1)
-    with pytest.raises(ValueError, match="start: slope = 0.7"):
+    with pytest.raises(ValueError, match=r"start: slope = 0\.7"):
         sc.figure_html(spec, frames, "", {"slope": 0.7})
