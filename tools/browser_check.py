@@ -20,7 +20,8 @@ page under ``book/`` the check asserts:
   frame, and moving each of its sliders, by setting its value or by the arrow keys,
   shows another loaded frame with another alt text;
 * page weight: the bytes fetched on a first visit (empty cache) at most 3 MB, and on a
-  revisit (warm cache) at most 1 MB, scrubber frames counted as they load.
+  revisit (warm cache) at most 1 MB, scrubber frames counted as they load; text files are
+  served gzip-compressed, as web hosts (GitHub Pages) serve them.
 
 Then every chapter page again from ``file://`` (the offline folder opened directly):
 math rendered, images loaded, scrubbers working, no request off the site; and the search
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import base64
 import functools
+import gzip
 import http.server
 import itertools
 import json
@@ -381,10 +383,30 @@ def start_chromium(profile: str, origin_host: str) -> tuple[subprocess.Popen, st
     return process, page["webSocketDebuggerUrl"]
 
 
+# Served compressed, as GitHub Pages and any common web host serve text files: the page
+# weight is counted in bytes over the wire (images and fonts are compressed already).
+GZIP_TYPES = (".html", ".js", ".css", ".svg", ".json", ".txt", ".map")
+
+
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def do_GET(self):
+            path = Path(self.translate_path(self.path))
+            accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+            if not (accepts and path.suffix in GZIP_TYPES and path.is_file()):
+                return super().do_GET()
+            body = gzip.compress(path.read_bytes(), compresslevel=6)
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
 
     handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
