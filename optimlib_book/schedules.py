@@ -10,6 +10,11 @@
   constant step on a quadratic, eps tr(Sigma_g) / 4.
 * :func:`decade_growth` checks the Robbins-Monro conditions numerically, from how much
   the last decade of steps adds to each partial sum compared with the decade before.
+* The chapter's experiments, each a ``compute_*`` that returns numbers (no matplotlib)
+  and a ``draw_*`` that draws them: :func:`compute_floor` (the plateaus of constant
+  steps), :func:`compute_decade_sums` (what each decade adds to the partial sums),
+  :func:`compute_schedule_comparison` (SGD under several schedules beside the moment
+  model), and :func:`draw_linear_decay_erratum`.
 * :func:`panel` is the chapter's explorer: a power-decay schedule, the SGD loss gap it
   produces, and the floor of the current step beside it.
 """
@@ -26,9 +31,19 @@ from optimlib.optimizers import SGD
 from optimlib.problems import LinearRegression
 
 __all__ = [
+    "DecadeSums",
+    "FloorMeasurement",
     "Runs",
+    "ScheduleComparison",
+    "compute_decade_sums",
+    "compute_floor",
+    "compute_schedule_comparison",
     "decade_growth",
     "default_problem",
+    "draw_decade_sums",
+    "draw_floor",
+    "draw_linear_decay_erratum",
+    "draw_schedule_comparison",
     "expected_gaps",
     "log_steps",
     "make_schedule",
