@@ -120,6 +120,7 @@ def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20,
             color="0.3",
         )
     ax.set_yscale("log")
+    ax.minorticks_off()  # decades are enough here, and minor log ticks are slow to draw
     ax.set_xlabel("features used $p$ (model capacity)")
     ax.set_ylabel("risk (median over data sets)")
     ax.legend(loc="lower left")
@@ -266,6 +267,7 @@ def draw_excess_risk(ax, study: ExcessRisk) -> None:
     ax.plot(study.Ns, study.asymptote, "--", color="0.3", label=r"$\sigma^2 d / (2N)$")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.minorticks_off()  # three decades: the major ticks suffice, and minor ones are slow
     ax.set_xlabel("training examples $N$")
     ax.set_ylabel("risk difference")
     title = rf"least squares, $d = {study.d}$, $\sigma = {study.sigma}$, "
