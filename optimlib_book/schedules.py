@@ -389,6 +389,15 @@ def draw_floor(ax_runs, ax_fit, problem, floor: FloorMeasurement, batch_size: in
     runs, end = floor.runs[0].gaps.shape[0], int(floor.runs[0].steps[-1])
     label = f"measured plateau ({runs} runs, steps {floor.late}-{end})"
     ax_fit.loglog(eps, floor.plateau, "o", color=plot.PALETTE[0], markersize=8, label=label)
+    # plain labels at the measured steps and at 1, 2, 5 per decade: no minor log ticks,
+    # whose mathtext labels cost more to draw than the rest of the figure
+    ax_fit.minorticks_off()
+    ax_fit.set_xticks(eps, [f"{e:.3g}" for e in eps])
+    lo, hi = min(prediction.min(), fit.min()), max(prediction.max(), fit.max())
+    decades = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    steps = (10.0 ** decades[:, None] * np.array([1.0, 2.0, 5.0])).ravel()
+    steps = steps[(steps >= lo) & (steps <= hi)]
+    ax_fit.set_yticks(steps, [f"{v:g}" for v in steps])
     ax_fit.set_xlabel(r"learning rate $\varepsilon$")
     ax_fit.set_ylabel(r"mean of $f(\theta_k) - f^\star$ on the plateau")
     ax_fit.set_title("plateau height is proportional to the step")
