@@ -1,4 +1,4 @@
-"""Chapter 3, learning is not pure optimization: the capacity explorer.
+"""Chapter 3, learning is not pure optimization: the capacity explorer and experiments.
 
 Least squares on the first p of d features, for p = 1, ..., d, with N training examples
 drawn from :meth:`LinearRegression.synthetic <optimlib.problems.LinearRegression.synthetic>`
@@ -12,6 +12,13 @@ its true risk is exact, since the problem knows its distribution.
 * :func:`panel`: their medians against p on a log scale, with quartile bands, the Bayes
   risk and the interpolation threshold p = N; returns what it measured.
 
+The chapter's other experiments, computing (numpy only) apart from drawing:
+:func:`compute_excess_risk` and :func:`draw_excess_risk` (the excess risk of the
+empirical risk minimizer against N), :func:`risk_landscape` and :func:`draw_landscapes`
+(the risk and two empirical risks in two dimensions), :func:`compute_minibatch_variance`
+(the variance of a minibatch gradient against the batch size) and
+:func:`angle_degrees` (how far a classifier's boundary is turned from the Bayes one).
+
 The training risk falls with p (the models are nested) and is 0 from p = N on; the true
 risk first falls (less bias), then rises (more variance) and peaks at p = N, where the
 fit must pass through every noisy example; beyond it, the minimum-norm solution's risk
@@ -20,14 +27,27 @@ comes down again ("double descent", Belkin et al. 2019).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from optimlib import _checks
-from optimlib.problems import LinearRegression
+from optimlib.problems import LinearRegression, Quadratic
 
 from . import plot
 
-__all__ = ["capacity_curves", "panel", "w_true"]
+__all__ = [
+    "ExcessRisk",
+    "angle_degrees",
+    "capacity_curves",
+    "compute_excess_risk",
+    "compute_minibatch_variance",
+    "draw_excess_risk",
+    "draw_landscapes",
+    "panel",
+    "risk_landscape",
+    "w_true",
+]
 
 
 def w_true(d: int) -> np.ndarray:
@@ -50,15 +70,14 @@ def capacity_curves(N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int
     weights = w_true(d)
     train = np.empty((seeds, d))
     risk = np.empty((seeds, d))
+    fits = np.zeros((d, d))  # row p - 1: the fit on the first p features, zeros after
     for s in range(seeds):
         rng = np.random.default_rng([seed, s])
         full = LinearRegression.synthetic(N, d, rng, noise_std=noise_std, w_true=weights)
-        for p in range(1, d + 1):
-            fit = LinearRegression(full.X[:, :p], full.y)
-            w = np.zeros(d)
-            w[:p] = fit.x_star
-            train[s, p - 1] = fit.f_star
-            risk[s, p - 1] = full.risk(w)
+        for p in range(1, d + 1):  # least squares, the least-norm solution once p >= N
+            fits[p - 1, :p] = np.linalg.lstsq(full.X[:, :p], full.y, rcond=None)[0]
+        train[s] = full.f(fits)  # the fit's empirical risk: its training risk
+        risk[s] = full.risk(fits)
     return {"p": np.arange(1, d + 1), "train": train, "risk": risk, "bayes_risk": noise_std**2 / 2}
 
 
@@ -101,6 +120,7 @@ def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20,
             color="0.3",
         )
     ax.set_yscale("log")
+    ax.minorticks_off()  # decades are enough here, and minor log ticks are slow to draw
     ax.set_xlabel("features used $p$ (model capacity)")
     ax.set_ylabel("risk (median over data sets)")
     ax.legend(loc="lower left")
@@ -116,3 +136,140 @@ def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20,
         "peak_p": int(p[np.argmax(risk)]),
         "bayes_risk": bayes,
     }
+
+
+@dataclass
+class ExcessRisk:
+    """Excess risk J(w_hat) - J* and generalization gap J(w_hat) - J~(w_hat) of least
+    squares, over ``seeds`` data sets for each number of examples in ``Ns``.
+
+    ``excess`` and ``gap`` have shape (len(Ns), seeds). The exact expectations are
+    eq-ch03-excess, sigma^2 d / (2 (N - d - 1)), and eq-ch03-gap,
+    (sigma^2 d / 2) (1 / (N - d - 1) + 1 / N); the asymptote is sigma^2 d / (2N).
+    """
+
+    Ns: np.ndarray
+    d: int
+    sigma: float
+    excess: np.ndarray
+    gap: np.ndarray
+
+    @property
+    def seeds(self) -> int:
+        return self.excess.shape[1]
+
+    def mean_and_se(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean over the data sets and its standard error, for each N."""
+        se = values.std(axis=1, ddof=1) / np.sqrt(self.seeds)
+        return values.mean(axis=1), se
+
+    @property
+    def exact_excess(self) -> np.ndarray:
+        return self.sigma**2 / 2 * self.d / (self.Ns - self.d - 1)
+
+    @property
+    def exact_gap(self) -> np.ndarray:
+        return self.sigma**2 * self.d / 2 * (1 / (self.Ns - self.d - 1) + 1 / self.Ns)
+
+    @property
+    def asymptote(self) -> np.ndarray:
+        return self.sigma**2 * self.d / (2 * self.Ns)
+
+
+def compute_excess_risk(Ns, d: int, sigma: float, seeds: int, seed: int = 3) -> ExcessRisk:
+    """Fit least squares to ``seeds`` data sets of each size N (generator
+    ``default_rng([seed, a, s])`` for the s-th set of the a-th size); the risk is exact."""
+    Ns = np.asarray(Ns)
+    excess = np.empty((len(Ns), seeds))
+    gap = np.empty((len(Ns), seeds))
+    for a, N in enumerate(Ns):
+        for s in range(seeds):
+            rng = np.random.default_rng([seed, a, s])
+            problem = LinearRegression.synthetic(int(N), d, rng, noise_std=sigma)
+            true_risk = problem.risk(problem.x_star)
+            excess[a, s] = true_risk - problem.bayes_risk
+            gap[a, s] = true_risk - problem.f_star
+    return ExcessRisk(Ns, d, sigma, excess, gap)
+
+
+def compute_minibatch_variance(problem, w, batch_sizes, draws: int, rng) -> dict:
+    """E ||g_hat - grad||^2 at ``w`` for each batch size: measured over ``draws``
+    minibatches (``measured`` and its standard error ``se``) and exact (eq-ch03-variance,
+    ``problem.minibatch_variance``)."""
+    full = problem.grad(w)
+    measured, se = [], []
+    for m in batch_sizes:
+        sq = np.array(
+            [np.sum((problem.minibatch_grad(w, int(m), rng) - full) ** 2) for _ in range(draws)]
+        )
+        measured.append(sq.mean())
+        se.append(sq.std(ddof=1) / np.sqrt(draws))
+    exact = [problem.minibatch_variance(w, int(m)) for m in batch_sizes]
+    return {"measured": np.array(measured), "se": np.array(se), "exact": np.array(exact)}
+
+
+def angle_degrees(w, w_true) -> float:
+    """The angle between w and w_true in degrees: how far a linear classifier's
+    boundary is turned from the Bayes boundary."""
+    cosine = w @ w_true / (np.linalg.norm(w) * np.linalg.norm(w_true))
+    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+
+
+def risk_landscape(problem) -> Quadratic:
+    """A quadratic with the contour lines of the risk of least squares (eq-ch03-lsq-risk):
+    (1/2) w^T Sigma w - (Sigma w*)^T w differs from it by a constant only."""
+    Sigma = problem.Sigma
+    return Quadratic(Sigma, Sigma @ np.asarray(problem.w_true))
+
+
+def draw_landscapes(axes, small, large, bounds=((-0.5, 2.5), (-0.5, 2.5))) -> None:
+    """Three contour panels: the true risk with both fits, then each empirical risk."""
+    w_star = np.asarray(small.w_true)
+    fits = {small.N: ("X", plot.PALETTE[1]), large.N: ("P", plot.PALETTE[2])}
+    panels = [
+        (risk_landscape(small), r"true risk $J(w)$", (small, large)),
+        (small, rf"empirical risk $\tilde J(w)$, $N = {small.N}$", (small,)),
+        (large, rf"empirical risk $\tilde J(w)$, $N = {large.N}$", (large,)),
+    ]
+    for ax, (landscape, title, shown) in zip(axes, panels, strict=True):
+        plot.contour(ax, landscape, bounds=bounds, mark_min=False, resolution=120)
+        ax.plot(*w_star, "*", color="black", markersize=14, label=r"risk minimizer $w^\star$")
+        for problem in shown:
+            marker, color = fits[problem.N]
+            label = rf"empirical risk minimizer $\hat w_{{{problem.N}}}$"
+            ax.plot(*problem.x_star, marker, color=color, markersize=10, label=label)
+        ax.set_title(title)
+        ax.set_xlabel(r"$w_1$")
+        ax.set_ylabel(r"$w_2$")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].figure.legend(handles, labels, loc="outside lower center", ncols=3)
+
+
+def draw_excess_risk(ax, study: ExcessRisk) -> None:
+    """Measured means (bars of two standard errors) against the exact expectations."""
+    series = [
+        (study.excess, study.exact_excess, r"excess risk $J(\hat w_N) - J^\star$"),
+        (study.gap, study.exact_gap, r"gap $J(\hat w_N) - \tilde J(\hat w_N)$"),
+    ]
+    for i, (values, exact, label) in enumerate(series):
+        mean, se = study.mean_and_se(values)
+        color, marker = plot.PALETTE[i], plot.MARKERS[i]
+        ax.errorbar(
+            study.Ns,
+            mean,
+            yerr=2 * se,
+            fmt=marker,
+            color=color,
+            capsize=3,
+            label=label + ", measured",
+        )
+        ax.plot(study.Ns, exact, color=color, label="exact expectation")
+    ax.plot(study.Ns, study.asymptote, "--", color="0.3", label=r"$\sigma^2 d / (2N)$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.minorticks_off()  # three decades: the major ticks suffice, and minor ones are slow
+    ax.set_xlabel("training examples $N$")
+    ax.set_ylabel("risk difference")
+    title = rf"least squares, $d = {study.d}$, $\sigma = {study.sigma}$, "
+    ax.set_title(title + rf"{study.seeds} data sets per $N$")
+    ax.legend(loc="lower left")

@@ -10,6 +10,11 @@
   constant step on a quadratic, eps tr(Sigma_g) / 4.
 * :func:`decade_growth` checks the Robbins-Monro conditions numerically, from how much
   the last decade of steps adds to each partial sum compared with the decade before.
+* The chapter's experiments, each a ``compute_*`` that returns numbers (no matplotlib)
+  and a ``draw_*`` that draws them: :func:`compute_floor` (the plateaus of constant
+  steps), :func:`compute_decade_sums` (what each decade adds to the partial sums),
+  :func:`compute_schedule_comparison` (SGD under several schedules beside the moment
+  model), and :func:`draw_linear_decay_erratum`.
 * :func:`panel` is the chapter's explorer: a power-decay schedule, the SGD loss gap it
   produces, and the floor of the current step beside it.
 """
@@ -26,9 +31,19 @@ from optimlib.optimizers import SGD
 from optimlib.problems import LinearRegression
 
 __all__ = [
+    "DecadeSums",
+    "FloorMeasurement",
     "Runs",
+    "ScheduleComparison",
+    "compute_decade_sums",
+    "compute_floor",
+    "compute_schedule_comparison",
     "decade_growth",
     "default_problem",
+    "draw_decade_sums",
+    "draw_floor",
+    "draw_linear_decay_erratum",
+    "draw_schedule_comparison",
     "expected_gaps",
     "log_steps",
     "make_schedule",
@@ -36,7 +51,6 @@ __all__ = [
     "panel",
     "sgd_compare",
     "sgd_runs",
-    "thin_lines",
 ]
 
 
@@ -191,6 +205,7 @@ def sgd_compare(
         return g + l2 * th
 
     update = optimizers[0].update  # SGD's update holds no state and no hyperparameter
+    loss_gap = _loss_gap(problem)
     limit = max_gap * max(float(problem.f(x0)) - f_star, 1e-12)
     gaps = np.full((L, runs, len(record)), np.nan)
     stopped = np.full(L, -1)  # index into record where a learning rate was stopped
@@ -198,9 +213,7 @@ def sgd_compare(
         for j, k in enumerate(record):
             for step in range(0 if j == 0 else record[j - 1], k):
                 theta, _ = update(theta, minibatch_gradients(theta), eps[:, step, None, None])
-            # one learning rate at a time: a stack of L * runs points would make f one
-            # large matrix product, which multithreaded BLAS can make much slower
-            gap = np.stack([problem.f(t) for t in theta]) - f_star  # (L, runs)
+            gap = loss_gap(theta)  # (L, runs)
             bad = ~(np.isfinite(theta).all(axis=(1, 2)) & (gap <= limit).all(axis=1))
             for lr_index in np.flatnonzero(bad & (stopped < 0)):
                 stopped[lr_index] = j
@@ -220,6 +233,23 @@ def sgd_compare(
             )
         )
     return out
+
+
+def _loss_gap(problem):
+    """theta -> f(theta) - f* for parameters stacked in shape (L, runs, d).
+
+    Least squares is exactly quadratic, f(theta) - f* = (1/2) e^T H e with
+    e = theta - x*, which costs a d x d product instead of a pass over the N examples
+    (and has no cancellation between f and f*). Other problems evaluate f, one
+    learning rate at a time: a stack of L * runs points would make f one large matrix
+    product, which multithreaded BLAS can make much slower.
+    """
+    if isinstance(problem, LinearRegression):
+        x_star = problem.x_star
+        H = problem.hess(x_star)
+        return lambda theta: 0.5 * np.sum(((theta - x_star) @ H) * (theta - x_star), axis=-1)
+    f_star = problem.f_star
+    return lambda theta: np.stack([problem.f(t) for t in theta]) - f_star
 
 
 def _values(opt, lr, steps: int) -> np.ndarray:
@@ -252,8 +282,8 @@ def expected_gaps(problem, schedules, steps: int, batch_size: int, x0=None) -> n
 
     and E f - f* = (1/2) sum_i lambda_i q_i. For least squares the model leaves out
     only that the noise grows with e (a correction of relative order eps). The
-    recursion is run 32 steps at a time with cumulative products, so 10^5 steps of
-    several schedules cost a fraction of a second.
+    recursion is run up to 1024 steps at a time with cumulative products, so 10^5
+    steps of several schedules cost a few hundredths of a second.
     """
     steps = _checks.nonnegative_int("steps", steps)
     m = problem.check_batch_size(batch_size)
@@ -269,8 +299,8 @@ def expected_gaps(problem, schedules, steps: int, batch_size: int, x0=None) -> n
     q = np.tile(e0**2, (len(schedules), 1))  # (S, d)
     gaps = np.empty((len(schedules), steps + 1))
     gaps[:, 0] = 0.5 * q @ lam
-    chunk = 32
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        chunk = _chunk_length(eps, lam)
         for start in range(0, steps, chunk):
             e = eps[:, start : start + chunk].T[:, :, None]  # (n, S, 1)
             a = np.maximum((1 - e * lam) ** 2, 1e-8)  # floor: avoids 0 in the division
@@ -282,34 +312,225 @@ def expected_gaps(problem, schedules, steps: int, batch_size: int, x0=None) -> n
     return gaps
 
 
+def _chunk_length(eps: np.ndarray, lam: np.ndarray) -> int:
+    """Steps of :func:`expected_gaps` per chunk: products of factors a = (1 - eps lambda)^2
+    (floored at 1e-8) over a chunk stay within 1e+-250 of 1, so neither A nor b / A
+    under- or overflows; at least 32 steps, at most 1024."""
+    if eps.size == 0:
+        return 32
+    lo, hi = float(eps.min()), float(eps.max())
+    corners = np.maximum((1 - np.outer([lo, hi], lam[[0, -1]])) ** 2, 1e-8)
+    spread = float(np.max(np.abs(np.log10(corners))))
+    if hi * lam[-1] >= 1 and lo * lam[0] <= 1:  # some eps lambda = 1: a reaches the floor
+        spread = 8.0
+    return int(np.clip(250 / max(spread, 1e-3), 32, 1024))
+
+
+@dataclass
+class FloorMeasurement:
+    """Constant steps ``epsilons``, every step of ``runs`` runs each recorded.
+
+    ``plateau[i]`` is the mean loss gap over the steps ``late`` to the end and over the
+    runs of step size i, ``predicted[i]`` its floor eps tr(Sigma_g) / 4, ``slope`` and
+    ``intercept`` the least-squares line of log plateau against log eps, and
+    ``reach[i]`` the first step at which the first run comes within twice its floor.
+    """
+
+    epsilons: np.ndarray
+    runs: list
+    late: int
+    plateau: np.ndarray
+    predicted: np.ndarray
+    slope: float
+    intercept: float
+    reach: np.ndarray
+
+
+def compute_floor(problem, epsilons, steps: int, late: int, batch_size: int, rng, runs: int = 8):
+    """SGD with each constant step in ``epsilons``, fed the same minibatches: the plateaus."""
+    epsilons = np.asarray(epsilons, dtype=np.float64)
+    results = sgd_compare(problem, list(epsilons), steps, batch_size, rng, runs=runs)
+    plateau = np.array([r.mean_gap(late) for r in results])
+    predicted = noise_floor(problem, epsilons, batch_size)
+    slope, intercept = np.polyfit(np.log(epsilons), np.log(plateau), 1)
+    pairs = zip(results, predicted, strict=True)
+    reach = np.array([np.argmax(r.gaps[0] <= 2 * p) for r, p in pairs])
+    return FloorMeasurement(
+        epsilons, results, late, plateau, predicted, float(slope), float(intercept), reach
+    )
+
+
+def draw_floor(ax_runs, ax_fit, problem, floor: FloorMeasurement, batch_size: int) -> None:
+    """The first run of each step size with its floor (dashed), and the plateaus against eps."""
+    from . import plot  # matplotlib, imported only when drawing
+
+    styles = zip(
+        floor.epsilons, floor.runs, floor.predicted, plot.PALETTE, plot.MARKERS, strict=False
+    )
+    for eps, r, predicted, color, marker in styles:
+        label = rf"$\varepsilon = {eps:.3g}$"
+        ax_runs.plot(r.steps, r.gaps[0], color=color, marker=marker, markevery=0.08, label=label)
+        ax_runs.axhline(predicted, color=color, linestyle="--", linewidth=1.2)
+    ax_runs.set_yscale("log")
+    ax_runs.set_xlabel("step $k$")
+    ax_runs.set_ylabel(r"$f(\theta_k) - f^\star$")
+    ax_runs.set_title("constant steps: fast descent, then a plateau")
+    ax_runs.minorticks_off()  # minor ticks on long log axes are slow to draw
+    ax_runs.legend(loc="upper right")
+
+    eps = floor.epsilons
+    grid = np.geomspace(eps[0] / 1.3, eps[-1] * 1.3, 50)
+    prediction = noise_floor(problem, grid, batch_size)
+    label = r"prediction $\varepsilon\,\mathrm{tr}\,\Sigma_g/4$"
+    ax_fit.loglog(grid, prediction, color="0.3", linestyle="--", label=label)
+    fit = np.exp(floor.intercept) * grid**floor.slope
+    label = f"least-squares fit, slope {floor.slope:.2f}"
+    ax_fit.loglog(grid, fit, color=plot.PALETTE[1], label=label)
+    runs, end = floor.runs[0].gaps.shape[0], int(floor.runs[0].steps[-1])
+    label = f"measured plateau ({runs} runs, steps {floor.late}-{end})"
+    ax_fit.loglog(eps, floor.plateau, "o", color=plot.PALETTE[0], markersize=8, label=label)
+    # plain labels at the measured steps and at 1, 2, 5 per decade: no minor log ticks,
+    # whose mathtext labels cost more to draw than the rest of the figure
+    ax_fit.minorticks_off()
+    ax_fit.set_xticks(eps, [f"{e:.3g}" for e in eps])
+    lo, hi = min(prediction.min(), fit.min()), max(prediction.max(), fit.max())
+    decades = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    steps = (10.0 ** decades[:, None] * np.array([1.0, 2.0, 5.0])).ravel()
+    steps = steps[(steps >= lo) & (steps <= hi)]
+    ax_fit.set_yticks(steps, [f"{v:g}" for v in steps])
+    ax_fit.set_xlabel(r"learning rate $\varepsilon$")
+    ax_fit.set_ylabel(r"mean of $f(\theta_k) - f^\star$ on the plateau")
+    ax_fit.set_title("plateau height is proportional to the step")
+    ax_fit.legend(loc="upper left")
+
+
+@dataclass
+class ScheduleComparison:
+    """SGD under named schedules on a budget, beside the moment model far beyond it.
+
+    ``sims[name]`` holds the runs (:class:`Runs`), ``model[name]`` the model's expected
+    gap at every step up to ``horizon``; ``final`` is the runs' mean gap over the last
+    tenth of the budget, ``at_budget`` the model's over the same steps, ``agreement``
+    their ratio, and ``decade`` the factor by which the model's gap changes from
+    k = horizon/10 to k = horizon.
+    """
+
+    budget: int
+    horizon: int
+    sims: dict
+    model: dict
+    final: dict
+    at_budget: dict
+    agreement: dict
+    decade: dict
+
+
+def compute_schedule_comparison(
+    problem, schedules: dict, budget: int, batch_size: int, rng, runs: int, horizon: int
+) -> ScheduleComparison:
+    """Runs of every schedule on the same minibatches, and the moment model to ``horizon``."""
+    last = budget * 9 // 10  # the last tenth of the budget starts here
+    saved = np.union1d(log_steps(budget), np.arange(last, budget + 1, 25))
+    lrs = list(schedules.values())
+    results = sgd_compare(problem, lrs, budget, batch_size, rng, runs=runs, record=saved)
+    sims = dict(zip(schedules, results, strict=True))
+    model = dict(zip(schedules, expected_gaps(problem, lrs, horizon, batch_size), strict=True))
+    final = {name: r.mean_gap(last) for name, r in sims.items()}
+    at_budget = {name: float(g[last : budget + 1].mean()) for name, g in model.items()}
+    agreement = {name: final[name] / at_budget[name] for name in schedules}
+    decade = {name: float(g[horizon] / g[horizon // 10]) for name, g in model.items()}
+    return ScheduleComparison(budget, horizon, sims, model, final, at_budget, agreement, decade)
+
+
+def draw_schedule_comparison(ax, comparison: ScheduleComparison) -> None:
+    """Median and quartiles of the runs (solid) and the moment model (dashed), log-log."""
+    from . import plot  # matplotlib, imported only when drawing
+
+    colors = [c for c in plot.PALETTE if c != "#F0E442"]  # no yellow on white
+    k_model = np.unique(np.geomspace(1, comparison.horizon, 300).astype(int))
+    styles = zip(comparison.sims.items(), colors, plot.MARKERS, strict=False)
+    for (name, r), color, marker in styles:
+        k, gaps = r.steps[1:], r.gaps[:, 1:]  # k = 0 cannot sit on a log axis
+        plot.band(ax, k, gaps, label=name, color=color, marker=marker)
+        dashed = {"color": color, "linestyle": "--", "linewidth": 1.1}
+        ax.plot(k_model, comparison.model[name][k_model], **dashed)
+    budget = comparison.budget
+    ax.axvline(budget, color="0.4", linestyle=":", linewidth=1.2)
+    ax.annotate("budget $K$", (budget * 1.1, 3), color="0.3")
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel(r"$f(\theta_k) - f^\star$")
+    ax.set_title(f"SGD under {len(comparison.sims)} schedules: runs (solid), model (dashed)")
+    ax.legend(loc="lower left", ncols=2)
+
+
+def draw_linear_decay_erratum(ax_sum, ax_sgd, tails: dict, tau: int, runs: dict, floor):
+    """Top: the tail sums of eps_k^2 after tau; bottom: one SGD run per learning rate."""
+    from . import plot  # matplotlib, imported only when drawing
+
+    for (label, tail), color, marker in zip(tails.items(), plot.PALETTE[1:], "s^", strict=False):
+        shown = np.unique(np.geomspace(1, len(tail), 200).astype(int))
+        style = {"color": color, "marker": marker, "markevery": 20}
+        ax_sum.loglog(shown, tail[shown - 1], label=label, **style)
+    ax_sum.set_xlabel(r"steps after $\tau$, $n - \tau$")
+    ax_sum.set_ylabel(r"$\sum_{\tau \leq k < n} \varepsilon_k^2$")
+    ax_sum.set_title(rf"the tail of $\sum \varepsilon_k^2$ after $\tau = {tau}$")
+    ax_sum.legend(loc="upper left")
+    ax_sum.minorticks_off()
+
+    for (name, r), color, marker in zip(runs.items(), plot.PALETTE, plot.MARKERS, strict=False):
+        style = {"color": color, "marker": marker, "markevery": 200}
+        ax_sgd.semilogy(r.steps, r.gaps[0], label=name, **style)
+    ax_sgd.axhline(floor, color="0.3", linestyle="--", label=r"floor of $\varepsilon_\tau$")
+    ax_sgd.axvline(tau, color="0.5", linestyle=":", linewidth=1.2)
+    ax_sgd.annotate(r"$\tau$", (tau + 30, 1.0), color="0.3")
+    ax_sgd.set_xlabel("step $k$")
+    ax_sgd.set_ylabel(r"$f(\theta_k) - f^\star$")
+    ax_sgd.set_title(r"after $\tau$, linear decay is constant-step SGD")
+    ax_sgd.legend(loc="upper right")
+    ax_sgd.minorticks_off()
+
+
 def decade_growth(schedule, num_steps: int = 1_000_000) -> dict:
     """How much the last decade of steps adds to each partial sum, relative to the one before.
 
     With S(n) a partial sum of eps_k (or of eps_k^2), the ratio
-    rho = (S(n) - S(n/10)) / (S(n/10) - S(n/100)) is 10^(1 - q) for terms ~ k^-q: a
-    series converges when rho < 1 (each decade adds a fixed fraction of the last, a
-    geometric tail) and diverges when rho >= 1. The plain ratio S(n) / S(n/10) can
-    mislead: a divergent tail that is still small next to the head looks convergent.
-    The test reads the tail, so the schedule must have settled into its long-run form
-    by step n/100 (for linear decay: tau < n/100), else it is fooled too; no finite n
-    proves anything, the formula does. Returns both ratios and the verdicts
-    ``sum_diverges`` (rho1 > 0.9) and ``sum_of_squares_converges`` (rho2 < 0.5);
-    between the thresholds a verdict is None.
+    rho = (S(n) - S(n/10)) / (S(n/10) - S(n/100)) is 10^(1 - q) for terms ~ k^-q: for
+    such power laws the series converges when rho < 1 (each decade adds a fixed
+    fraction of the last, a geometric tail) and diverges when rho >= 1. The plain ratio
+    S(n) / S(n/10) can mislead: a divergent tail that is still small next to the head
+    looks convergent. The test reads the tail, so the schedule must have settled into
+    its long-run form by step n/100 (for linear decay: tau < n/100), else it is fooled
+    too. Nor can it separate series at the edge: terms 1/(k ln k) (divergent) and
+    1/(k ln^2 k) (convergent) both give rho a little below 1 for any feasible n, between
+    the thresholds. No finite n proves anything; the formula does. Returns both ratios
+    and the verdicts ``sum_diverges`` (rho1 > 0.9) and ``sum_of_squares_converges``
+    (rho2 < 0.5); between the thresholds a verdict is None (undecided).
     """
     num_steps = _checks.positive_int("num_steps", num_steps)
     if num_steps < 1000 or num_steps % 100:
         raise ValueError(f"num_steps must be a multiple of 100, at least 1000; got {num_steps}")
+    eps = _terms(schedule, num_steps)
+    return _verdicts(np.cumsum(eps), np.cumsum(eps**2))
+
+
+def _terms(schedule, num_steps: int) -> np.ndarray:
+    """eps_0, ..., eps_{num_steps-1} of a schedule or of any callable k -> eps_k."""
     if isinstance(schedule, sch.Schedule):
-        s1, s2 = sch.partial_sums(schedule, num_steps)
-    else:  # any callable k -> eps_k; called once on all k when it accepts an array
-        try:
-            eps = np.asarray(schedule(np.arange(num_steps)), dtype=np.float64)
-        except (TypeError, ValueError):
-            eps = None
-        if eps is None or eps.shape != (num_steps,):
-            s1, s2 = sch.partial_sums(schedule, num_steps)
-        else:
-            s1, s2 = np.cumsum(eps), np.cumsum(eps**2)
+        return np.asarray(schedule(np.arange(num_steps)), dtype=np.float64)
+    try:  # called once on all k when it accepts an array
+        eps = np.asarray(schedule(np.arange(num_steps)), dtype=np.float64)
+    except (TypeError, ValueError):
+        eps = None
+    if eps is None or eps.shape != (num_steps,):
+        eps = np.array([float(schedule(k)) for k in range(num_steps)])
+    return eps
+
+
+def _verdicts(s1: np.ndarray, s2: np.ndarray) -> dict:
+    """:func:`decade_growth`'s ratios and verdicts from partial sums over len(s1) steps."""
+    num_steps = len(s1)
     n, n10, n100 = num_steps - 1, num_steps // 10 - 1, num_steps // 100 - 1
 
     def rho(s):
@@ -332,18 +553,62 @@ def decade_growth(schedule, num_steps: int = 1_000_000) -> dict:
     }
 
 
-def thin_lines(axes, num: int = 400) -> None:
-    """Keep about ``num`` log-spaced points of every long line in ``axes`` (log-x plots).
+@dataclass
+class DecadeSums:
+    """What each decade of steps adds to the partial sums of several schedules.
 
-    ``optimlib_book.plot.schedule_sums`` draws every step; on a log axis 10^5 points per line
-    look the same as a few hundred and take seconds to render.
+    ``k`` holds log-spaced steps from 10 to ``num_steps``; for schedule i, ``eps[i]``
+    is eps_{k-1} (the last term of the first k) and ``added1[i]`` (``added2[i]``) is
+    S(k) - S(k/10) for the sum of eps_j (of eps_j^2) over the first k steps: flat or
+    rising when the series diverges, falling towards 0 when it converges (for power
+    laws; see
+    :func:`decade_growth`). ``checks[i]`` is :func:`decade_growth` at ``num_steps`` and
+    ``plain[i]`` the plain ratio S2(num_steps/10) / S2(num_steps/100), the one that
+    a slowly growing tail fools.
     """
-    for ax in np.ravel(axes):
-        for line in ax.get_lines():
-            x, y = (np.asarray(v) for v in line.get_data())
-            if len(x) > num:
-                keep = np.unique(np.geomspace(1, len(x), num).astype(int)) - 1
-                line.set_data(x[keep], y[keep])
+
+    names: list
+    k: np.ndarray
+    eps: np.ndarray
+    added1: np.ndarray
+    added2: np.ndarray
+    checks: list
+    plain: np.ndarray
+
+
+def compute_decade_sums(schedules: dict, num_steps: int = 10**6, num: int = 200) -> DecadeSums:
+    """The partial sums of every schedule in ``schedules`` (name -> schedule), once each."""
+    k = np.unique(np.geomspace(10, num_steps, num).astype(np.int64))
+    eps, added1, added2, checks, plain = [], [], [], [], []
+    for schedule in schedules.values():
+        terms = _terms(schedule, num_steps)
+        s1, s2 = np.cumsum(terms), np.cumsum(terms**2)
+        eps.append(terms[k - 1])
+        added1.append(s1[k - 1] - s1[k // 10 - 1])
+        added2.append(s2[k - 1] - s2[k // 10 - 1])
+        checks.append(_verdicts(s1, s2))
+        plain.append(s2[num_steps // 10 - 1] / s2[num_steps // 100 - 1])
+    rows = (np.array(v) for v in (eps, added1, added2))
+    return DecadeSums(list(schedules), k, *rows, checks, np.array(plain))
+
+
+def draw_decade_sums(axes, sums: DecadeSums, colors, markers) -> None:
+    """Three log-log panels: eps_k, and what the last decade added to each partial sum."""
+    titles = (
+        r"learning rate $\varepsilon_k$",
+        r"added by the last decade, $\sum_{k/10 \leq j < k} \varepsilon_j$",
+        r"added by the last decade, $\sum_{k/10 \leq j < k} \varepsilon_j^2$",
+    )
+    series = (sums.eps, sums.added1, sums.added2)
+    for ax, title, values in zip(axes, titles, series, strict=True):
+        for name, row, color, marker in zip(sums.names, values, colors, markers, strict=False):
+            shown = np.where(row > 0, row, np.nan)  # step decay underflows to 0 at last
+            ax.plot(sums.k, shown, color=color, marker=marker, markevery=0.1, label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.minorticks_off()  # decades are enough, and minor log ticks are slow to draw
+    axes[-1].set_xlabel("step $k$")
 
 
 _DEFAULT = {}

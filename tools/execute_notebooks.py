@@ -49,7 +49,6 @@ def execute(path: Path, timeout: int = 120, write: bool = True) -> float:
         # unchanged, so that a diff (and a merge) shows only what really changed.
         record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,
     )
     start = time.perf_counter()
     client.execute()

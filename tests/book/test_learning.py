@@ -62,3 +62,68 @@ def test_panel_without_noise_or_threshold(ax):
     assert result["bayes_risk"] == 0.0
     assert result["peak_p"] != 30
     assert np.all(np.isfinite(result["risk"]))
+
+
+def test_excess_risk_matches_direct_fits_and_the_exact_expectation():
+    study = learning.compute_excess_risk([12, 40], d=3, sigma=0.5, seeds=30, seed=4)
+    assert study.excess.shape == study.gap.shape == (2, 30) and study.seeds == 30
+    # data set s of size index a is the one drawn with default_rng([seed, a, s])
+    problem = LinearRegression.synthetic(40, 3, np.random.default_rng([4, 1, 7]), noise_std=0.5)
+    true_risk = problem.risk(problem.x_star)
+    assert study.excess[1, 7] == pytest.approx(true_risk - problem.bayes_risk, rel=1e-12)
+    assert study.gap[1, 7] == pytest.approx(true_risk - problem.f_star, rel=1e-12)
+    np.testing.assert_allclose(study.exact_excess, 0.25 / 2 * 3 / (np.array([12, 40]) - 4))
+    mean, se = study.mean_and_se(study.excess)
+    assert np.all(np.abs(mean - study.exact_excess) < 4 * se)  # eq-ch03-excess
+    mean_gap, se_gap = study.mean_and_se(study.gap)
+    assert np.all(np.abs(mean_gap - study.exact_gap) < 4 * se_gap)  # eq-ch03-gap
+
+
+def test_minibatch_variance_measured_against_the_formula():
+    from optimlib.problems import LogisticRegression
+
+    problem = LogisticRegression.synthetic(200, 3, np.random.default_rng(2))
+    w = np.zeros(3)
+    sizes = np.array([1, 10, 100, 200])
+    out = learning.compute_minibatch_variance(problem, w, sizes, 400, np.random.default_rng(5))
+    assert out["exact"][-1] == 0.0  # m = N: the full gradient, no variance
+    assert out["measured"][-1] < 1e-24  # the full batch: rounding only
+    keep = sizes < 200
+    z = (out["measured"][keep] - out["exact"][keep]) / out["se"][keep]
+    assert np.all(np.abs(z) < 4)
+
+
+def test_angle_degrees():
+    assert learning.angle_degrees(np.array([1.0, 0.0]), np.array([0.0, 2.0])) == pytest.approx(90)
+    assert learning.angle_degrees(np.array([1.0, 1.0]), np.array([3.0, 3.0])) == pytest.approx(
+        0.0, abs=1e-6
+    )  # arccos near 1 loses half the digits: 1e-6 degrees, not machine precision
+
+
+def test_risk_landscape_differs_from_the_risk_by_a_constant():
+    problem = LinearRegression.synthetic(30, 2, np.random.default_rng(1), kappa=4.0)
+    W = np.random.default_rng(0).normal(size=(20, 2))
+    offset = learning.risk_landscape(problem).f(W) - problem.risk(W)
+    assert np.ptp(offset) < 1e-12
+
+
+def test_chapter_quotes_the_lecture_update_once_without_a_sum():
+    """Issue 13: the lecture's minibatch update is quoted as the lecture prints it, with
+    no sum over the minibatch (that is the erratum), in exactly one place."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    book = Path(__file__).resolve().parents[2] / "book"
+    notebook = nbformat.read(book / "03-learning-vs-optimization.ipynb", as_version=4)
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    block = r"\$\$\n((?:(?!\$\$).)*)\n\$\$ \(eq-ch03-lecture-update\)"
+    quoted = re.findall(block, text, re.S)  # the display math labelled as the quote
+    assert quoted == [
+        r"\theta' = \theta - \frac{N \eps}{m} \grad_\theta "
+        r"\log p_\text{model}(x^{(i)}, y^{(i)}; \theta)."
+    ]
+    # the lecture's form (one example, N/m factor, minus sign) appears nowhere else
+    one_example = r"\frac{N \eps}{m} \grad_\theta \log p_\text{model}"
+    assert text.count(one_example) == 1
