@@ -10,7 +10,7 @@ from . import clipping, compare, nn, problems, schedules
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
 from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
-from .run import History, minimize
+from .run import History, minimize, rate
 
 __version__ = "0.1.0"
 
@@ -36,5 +36,6 @@ __all__ = [
     "minimize",
     "nn",
     "problems",
+    "rate",
     "schedules",
 ]
