@@ -315,6 +315,22 @@ def test_compute_ranking_groups_what_the_intervals_separate():
         hh.compute_ranking(data, "t", resamples=0)
 
 
+def test_compute_ranking_by_steps_to_the_tolerance():
+    """key="steps_to_tol" ranks what each run stores under that name; a seed that never
+    reached the tolerance (None) counts as inf, like a divergence for the final gap."""
+    steps = {"fast": [10, 12, 11, 13, 10, 12], "slow": [40, 44, 41, None, 43, 42]}
+    optimizers = {
+        name: {"eval": {"runs": [{"final": 1.0, "steps_to_tol": v} for v in values]}}
+        for name, values in steps.items()
+    }
+    data = {"tasks": {"t": {"optimizers": optimizers}}}
+    out = hh.compute_ranking(data, "t", resamples=500, key="steps_to_tol")
+    assert out["groups"] == [["fast"], ["slow"]]
+    assert out["median"] == {"fast": 12.0, "slow": 43.0}  # the 4th of 6 ("higher")
+    assert out["high"]["slow"] == np.inf  # resamples holding the unreached seed 3+ times
+    assert hh.compute_ranking(data, "t", resamples=500)["groups"] == [["fast", "slow"]]
+
+
 def test_compute_ranking_puts_overlapping_methods_in_the_best_group():
     # the leader's interval reaches everyone: one group, however the medians differ
     data = finals_data({"a": [1.0, 1e3, 1.0, 1e3, 2.0], "b": [10.0, 20.0, 30.0, 40.0, 50.0]})
