@@ -137,6 +137,7 @@ browser: $(BOOK_DEPS)
 bench: $(DEV_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
 	$(BIN)/python benchmarks/bench_book.py
+	$(BIN)/python benchmarks/bench_explorers.py
 
 # Chapter 9 reads this file: the sweep is far beyond a notebook's 10 s budget, and
 # tests/test_head_to_head_data.py checks the file against a reduced sweep.

@@ -154,6 +154,12 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head><title>t</title>
 <div class="cell tag_explorer"><p>live widget</p></div>
 <div style="width: 2000px">too wide for a phone</div>
 <div style="overflow: hidden"><span style="display: inline-block; width: 900px">cut</span></div>
+<img src="big.png" alt="a figure far over the page-weight budget">
+<figure class="scrubber" data-frames='[{"src": "../_scrubber/a.png", "alt": "frame a"},
+  {"src": "../_scrubber/b.png", "alt": "frame a"}]' data-sizes="[2]">
+<img src="../_scrubber/a.png" alt="frame a"><img src="../_scrubber/b.png" alt="preloaded">
+<input type="range" min="0" max="1" value="0" data-name="s" data-values='["0", "1"]'>
+</figure>
 </article></body></html>
 """
 GOOD_PAGE = """<!DOCTYPE html><html><head><title>t</title>
@@ -166,6 +172,12 @@ GOOD_PAGE = """<!DOCTYPE html><html><head><title>t</title>
 <div style="overflow-x: auto"><span style="display: inline-block; width: 900px">wide</span></div>
 <span style="display: inline-flex; overflow: hidden; width: 20px"
   ><b style="display: inline-block; min-width: 24px">a glyph's overhang</b></span>
+<script defer src="../_static/scrubber.js"></script>
+<figure class="scrubber" data-frames='[{"src": "../_scrubber/a.png", "alt": "frame a"},
+  {"src": "../_scrubber/b.png", "alt": "frame b"}, {"src": "../_scrubber/c.png", "alt": "c"}]'
+  data-sizes="[3]"><img src="../_scrubber/a.png" alt="frame a">
+<label>s = <output>0</output><input type="range" min="0" max="2" value="0" data-name="s"
+  data-values='["0", "1", "2"]' aria-valuetext="s = 0"></label></figure>
 </article></body></html>
 """
 
@@ -181,10 +193,20 @@ def test_the_browser_check_catches_each_defect(tmp_path):
     (book / "figure.png").write_bytes(png)
     (book / "bad.html").write_text(BROKEN_PAGE)
     (book / "good.html").write_text(GOOD_PAGE)
+    (book / "big.png").write_bytes(png + bytes(browser_check.FIRST_VISIT_BUDGET))
+    (tmp_path / "_scrubber").mkdir()
+    for name in "abc":  # three distinct frames
+        (tmp_path / "_scrubber" / f"{name}.png").write_bytes(png + name.encode())
+    (tmp_path / "_static").mkdir()
+    shutil.copy(ROOT / "tools" / "site" / "scrubber" / "scrubber.js", tmp_path / "_static")
+    (tmp_path / "search.html").write_text("<p>no search here</p>")
 
-    reports = {r.name: r.problems for r in browser_check.run(tmp_path, tmp_path / "shots")}
+    over_http, from_file = browser_check.run(tmp_path, tmp_path / "shots")
+    reports = {r.name: r.problems for r in over_http}
+    files = {r.name: r.problems for r in from_file}
 
-    assert reports["good.html"] == []
+    assert reports["good.html"] == [] and files["good.html"] == []
+    assert "found no page" in files["search.html"][0]
     bad = "\n".join(reports["bad.html"])
     for expected in (
         "request off the site: https://cdn.example.org/lib.js",
@@ -197,5 +219,12 @@ def test_the_browser_check_catches_each_defect(tmp_path):
         "no static twin",
         "scrolls sideways",
         "content is cut off: 'cut'",
+        "first visit fetched",
+        "2 scrubber frames loaded with the page",
+        "scrubber 1: its script did not set it up",
+        "scrubber 1, slider 1 has no label",
+        "scrubber 1, slider 1 left the alt text as it was",
+        "scrubber 1: the ArrowRight key did not show another loaded frame",
     ):
         assert expected in bad, (expected, bad)
+    assert "image did not load" in "\n".join(files["bad.html"])

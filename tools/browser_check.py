@@ -15,12 +15,23 @@ page under ``book/`` the check asserts:
 * every explorer cell (tag ``explorer``: a live widget, removed from the page) is
   followed by its static twin (tag ``static-twin``) showing a loaded figure;
 * at phone width (390 px) the page does not scroll sideways, and nothing (a long
-  formula, say) is cut off at the edge of the text column by a box that hides overflow.
+  formula, say) is cut off at the edge of the text column by a box that hides overflow;
+* every scrubber (``figure.scrubber``, tools/sphinx_scrubber.py) loaded only its start
+  frame, and moving each of its sliders, by setting its value or by the arrow keys,
+  shows another loaded frame with another alt text;
+* page weight: the bytes fetched on a first visit (empty cache) at most 3 MB, and on a
+  revisit (warm cache) at most 1 MB, scrubber frames counted as they load; text files are
+  served gzip-compressed, as web hosts (GitHub Pages) serve them.
 
-It prints each page's load time, time until the math is typeset, and the bytes it fetched
-(shared scripts come from the cache after the first page), keeps two pages'
-screenshots (desktop and phone width) in ``--screenshots``, and exits 1 listing
-every failure. Chromium comes from the system (``apt-get install chromium``).
+Then every chapter page again from ``file://`` (the offline folder opened directly):
+math rendered, images loaded, scrubbers working, no request off the site; and the search
+page finds a chapter (from ``file://`` it lists the pages found but no text snippets,
+which it would fetch: the README says so).
+
+It prints each page's load time, time until the math is typeset, and the kilobytes
+fetched on a first and a warm visit, keeps two pages' screenshots (desktop and phone
+width) in ``--screenshots``, and exits 1 listing every failure. Chromium comes from the
+system (``apt-get install chromium``).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import argparse
 import base64
 import functools
+import gzip
 import http.server
 import itertools
 import json
@@ -52,6 +64,10 @@ DESKTOP = {"width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": Fals
 SCREENSHOT_PAGES = ("01-gradient-descent.html", "05-momentum.html")
 RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\begin\{")
 PAGE_TIMEOUT = 60.0
+# Bytes a chapter page may fetch (issue 14): a first visit, and a revisit with a warm cache.
+FIRST_VISIT_BUDGET = 3_000_000
+WARM_VISIT_BUDGET = 1_000_000
+FRAMES = "/_scrubber/"
 
 # Runs in the page once it has loaded and MathJax has typeset; returns what Python checks.
 INSPECT_PAGE = r"""
@@ -91,8 +107,62 @@ INSPECT_PAGE = r"""
     })),
     loadMs: nav.loadEventEnd,
     bytes: bytes,
+    scrubbers: document.querySelectorAll("figure.scrubber").length,
+    framesLoaded: performance.getEntriesByType("resource")
+      .filter((r) => r.name.includes("FRAMES")).length,
   };
 })()
+""".replace("FRAMES", FRAMES)
+# Moves every slider of every scrubber to another end (value + input event, as a script or
+# an assistive tool would) and reports what the figure shows after each move.
+SCRUB = r"""
+(async () => {
+  const report = [];
+  for (const figure of document.querySelectorAll("figure.scrubber")) {
+    const img = figure.querySelector("img");
+    const moves = [];
+    for (const input of figure.querySelectorAll("input[type=range]")) {
+      const before = {src: img.src, alt: img.alt};
+      input.value = Number(input.value) === Number(input.max) ? "0" : input.max;
+      input.dispatchEvent(new Event("input", {bubbles: true}));
+      await img.decode().catch(() => null);
+      const label = input.closest("label");
+      moves.push({
+        labelled: !!label && label.textContent.trim().length > 0,
+        valueShown: !!label && (input.getAttribute("aria-valuetext") || "").endsWith(
+          label.querySelector("output")?.textContent || "?"),
+        src: img.src !== before.src, alt: img.alt !== before.alt && img.alt.length > 0,
+        loaded: img.complete && img.naturalWidth > 0,
+      });
+    }
+    report.push({ready: figure.classList.contains("scrubber-ready"), moves: moves});
+  }
+  return report;
+})()
+"""
+SCRUBBER_IMAGE = """
+(async (i) => {
+  const img = document.querySelectorAll("figure.scrubber")[i].querySelector("img");
+  await img.decode().catch(() => null);
+  return {src: img.src, alt: img.alt, ok: img.complete && img.naturalWidth > 0};
+})(%d)
+"""
+FOCUS_SLIDER = """
+(() => {
+  const input = document.querySelectorAll("figure.scrubber")[%d].querySelector("input");
+  input.focus();
+  return Number(input.value) < Number(input.max) ? "ArrowRight" : "ArrowLeft";
+})()
+"""
+SEARCH_RESULTS = """
+new Promise((done) => {
+  const start = Date.now();
+  const poll = () => {
+    const found = document.querySelectorAll("#search-results li").length;
+    if (found || Date.now() - start > 15000) done(found); else setTimeout(poll, 200);
+  };
+  poll();
+})
 """
 MATH_TYPESET = """
 (window.MathJax && MathJax.startup && MathJax.startup.promise)
@@ -133,6 +203,51 @@ def heading_problems(headings: list[tuple[int, str]]) -> list[str]:
         if level > before + 1:
             problems.append(f"heading h{level} {title!r} follows an h{before}")
     return problems
+
+
+def scrubber_problems(report: list[dict], frames_loaded: int) -> list[str]:
+    """What the sliders did (SCRUB's report), and frames fetched before any was moved."""
+    problems = []
+    if frames_loaded > len(report):
+        problems.append(
+            f"{frames_loaded} scrubber frames loaded with the page; expected one per "
+            f"scrubber ({len(report)})"
+        )
+    for i, figure in enumerate(report, 1):
+        if not figure["ready"]:
+            problems.append(f"scrubber {i}: its script did not set it up")
+        for k, move in enumerate(figure["moves"], 1):
+            for key, fault in (
+                ("labelled", "has no label"),
+                ("valueShown", "does not show its value"),
+                ("src", "changed no image"),
+                ("alt", "left the alt text as it was"),
+                ("loaded", "shows a frame that did not load"),
+            ):
+                if not move[key]:
+                    problems.append(f"scrubber {i}, slider {k} {fault}")
+    return problems
+
+
+def weight_problems(first: int, warm: int) -> list[str]:
+    """A page over the byte budget of a first or a warm visit."""
+    problems = []
+    if first > FIRST_VISIT_BUDGET:
+        problems.append(f"first visit fetched {first / 1e6:.2f} MB (budget 3 MB)")
+    if warm > WARM_VISIT_BUDGET:
+        problems.append(f"warm revisit fetched {warm / 1e6:.2f} MB (budget 1 MB)")
+    return problems
+
+
+def fetched_bytes(events: list[dict]) -> int:
+    """Bytes received over the network (headers included; nothing for a cache hit)."""
+    return int(
+        sum(
+            e["params"].get("encodedDataLength", 0)
+            for e in events
+            if e.get("method") == "Network.loadingFinished"
+        )
+    )
 
 
 def twin_problems(cells: list[dict]) -> list[str]:
@@ -268,10 +383,30 @@ def start_chromium(profile: str, origin_host: str) -> tuple[subprocess.Popen, st
     return process, page["webSocketDebuggerUrl"]
 
 
+# Served compressed, as GitHub Pages and any common web host serve text files: the page
+# weight is counted in bytes over the wire (images and fonts are compressed already).
+GZIP_TYPES = (".html", ".js", ".css", ".svg", ".json", ".txt", ".map")
+
+
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def do_GET(self):
+            path = Path(self.translate_path(self.path))
+            accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+            if not (accepts and path.suffix in GZIP_TYPES and path.is_file()):
+                return super().do_GET()
+            body = gzip.compress(path.read_bytes(), compresslevel=6)
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
 
     handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -287,8 +422,10 @@ class PageReport:
     load_ms: float = 0.0
     math_ms: float = -1.0
     kilobytes: float = 0.0
+    warm_kilobytes: float = 0.0
     formulas: int = 0
     images: int = 0
+    scrubbers: int = 0
 
 
 def browser_problems(events: list[dict], origin: str) -> list[str]:
@@ -316,16 +453,57 @@ def browser_problems(events: list[dict], origin: str) -> list[str]:
     return problems
 
 
+def settle(tab: DevTools) -> None:
+    """Wait for the load event, MathJax and every image, then a moment for late requests."""
+    tab.wait_for("Page.loadEventFired")
+    tab.evaluate(MATH_TYPESET)
+    tab.evaluate("Promise.all([...document.images].map((i) => i.decode().catch(() => 0)))")
+    tab.evaluate("new Promise((done) => setTimeout(done, 300))")
+
+
+def visit(tab: DevTools, url: str) -> int:
+    """Open ``url`` and return the bytes fetched until it settled."""
+    tab.events.clear()
+    tab.call("Page.navigate", url=url)
+    settle(tab)
+    return fetched_bytes(tab.events)
+
+
+def check_scrubbers(tab: DevTools, count: int, frames_loaded: int) -> list[str]:
+    """Keyboard, then value + input event, on every scrubber of the page."""
+    found = []
+    for i in range(count):
+        before = tab.evaluate(SCRUBBER_IMAGE % i)
+        key = tab.evaluate(FOCUS_SLIDER % i)
+        code = {"ArrowRight": 39, "ArrowLeft": 37}[key]
+        for kind in ("rawKeyDown", "keyUp"):
+            tab.call(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key=key,
+                code=key,
+                windowsVirtualKeyCode=code,
+            )
+        after = tab.evaluate(SCRUBBER_IMAGE % i)
+        if after["src"] == before["src"] or after["alt"] == before["alt"] or not after["ok"]:
+            found.append(f"scrubber {i + 1}: the {key} key did not show another loaded frame")
+    return found + scrubber_problems(tab.evaluate(SCRUB), frames_loaded)
+
+
 def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     report = PageReport(name=url.rsplit("/", 1)[-1])
     tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
+    tab.call("Network.clearBrowserCache")
     tab.events.clear()
     tab.call("Page.navigate", url=url)
     tab.wait_for("Page.loadEventFired")
     report.math_ms = float(tab.evaluate(MATH_TYPESET))
     page = tab.evaluate(INSPECT_PAGE)
-    report.load_ms, report.kilobytes = page["loadMs"], page["bytes"] / 1024
+    tab.evaluate("new Promise((done) => setTimeout(done, 300))")
+    first = fetched_bytes(tab.events)
+    report.load_ms, report.kilobytes = page["loadMs"], first / 1024
     report.formulas, report.images = page["rendered"], len(page["images"])
+    report.scrubbers = page["scrubbers"]
 
     found = report.problems
     found += browser_problems(tab.events, origin)
@@ -345,6 +523,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     ]
     found += heading_problems([tuple(h) for h in page["headings"]])
     found += twin_problems(page["cells"])
+    found += check_scrubbers(tab, page["scrubbers"], page["framesLoaded"])
 
     tab.call("Emulation.setDeviceMetricsOverride", **PHONE)
     overflow = tab.evaluate(OVERFLOW)
@@ -356,7 +535,36 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
         f"at phone width ({PHONE['width']} px) content is cut off: {text!r}"
         for text in tab.evaluate(CLIPPED)
     ]
+    tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
+    warm = visit(tab, url)
+    report.warm_kilobytes = warm / 1024
+    found += weight_problems(first, warm)
     return report
+
+
+def check_file_page(tab: DevTools, url: str) -> PageReport:
+    """A page opened from file://: math, images, scrubbers, no request off the machine."""
+    report = PageReport(name=url.rsplit("/", 1)[-1])
+    visit(tab, url)
+    page = tab.evaluate(INSPECT_PAGE)
+    report.formulas, report.images = page["rendered"], len(page["images"])
+    report.scrubbers = page["scrubbers"]
+    found = report.problems
+    found += browser_problems(tab.events, "file://")
+    found += [f"math not rendered: {text!r}" for text in page["mathUnrendered"]]
+    found += [f"image did not load: {i['src'][-60:]}" for i in page["images"] if not i["ok"]]
+    found += check_scrubbers(tab, page["scrubbers"], page["framesLoaded"])
+    return report
+
+
+def check_file_search(tab: DevTools, root: Path, query: str = "momentum") -> list[str]:
+    """From file:// the search page lists the pages it finds (its snippets need a server)."""
+    tab.events.clear()
+    tab.call("Page.navigate", url=f"{(root / 'search.html').as_uri()}?q={query}")
+    tab.wait_for("Page.loadEventFired")
+    if tab.evaluate(SEARCH_RESULTS) == 0:
+        return [f"search for {query!r} from file:// found no page"]
+    return []
 
 
 def screenshot(tab: DevTools, metrics: dict, path: Path, height: int, at: str = "") -> None:
@@ -375,12 +583,12 @@ def pages_of(root: Path) -> list[Path]:
     return pages
 
 
-def run(root: Path, screenshots: Path | None) -> list[PageReport]:
+def run(root: Path, screenshots: Path | None) -> tuple[list[PageReport], list[PageReport]]:
     server, origin = serve(root)
     profile = tempfile.mkdtemp(prefix="browser-check-")
     chromium, ws_url = start_chromium(profile, "127.0.0.1")
     tab = DevTools(ws_url)
-    reports = []
+    reports, file_reports = [], []
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):
             tab.call(f"{domain}.enable")
@@ -397,13 +605,23 @@ def run(root: Path, screenshots: Path | None) -> list[PageReport]:
                 screenshot(tab, PHONE, screenshots / f"{stem}-phone.png", 1800)
                 figure = screenshots / f"{stem}-phone-figure.png"
                 screenshot(tab, PHONE, figure, 1200, at="figure img, .cell_output img")
+                for metrics, width in ((DESKTOP, "desktop"), (PHONE, "phone")):
+                    path = screenshots / f"{stem}-{width}-scrubber.png"
+                    screenshot(tab, metrics, path, 1100, at="figure.scrubber")
+        for page in pages_of(root):
+            try:
+                file_reports.append(check_file_page(tab, page.as_uri()))
+            except (TimeoutError, RuntimeError, websocket.WebSocketException) as error:
+                file_reports.append(PageReport(name=page.name, problems=[f"check failed: {error}"]))
+        search = PageReport(name="search.html", problems=check_file_search(tab, root))
+        file_reports.append(search)
     finally:
         tab.close()
         chromium.kill()
         chromium.wait()
         server.shutdown()
         shutil.rmtree(profile, ignore_errors=True)
-    return reports
+    return reports, file_reports
 
 
 def main(argv=None) -> int:
@@ -412,21 +630,25 @@ def main(argv=None) -> int:
     parser.add_argument("--screenshots", type=Path, help="folder for two pages' screenshots")
     args = parser.parse_args(argv)
     os.environ.setdefault("NO_PROXY", "127.0.0.1")
-    reports = run(args.root.resolve(), args.screenshots)
+    reports, file_reports = run(args.root.resolve(), args.screenshots)
 
     print(
-        f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB fetched':>10} "
-        f"{'formulas':>8} {'images':>6}"
+        f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB first':>9} {'KB warm':>8} "
+        f"{'formulas':>8} {'images':>6} {'scrubbers':>9}"
     )
     for r in reports:
         print(
-            f"{r.name:42} {r.load_ms:8.0f} {r.math_ms:8.0f} {r.kilobytes:10.0f} "
-            f"{r.formulas:8d} {r.images:6d}"
+            f"{r.name:42} {r.load_ms:8.0f} {r.math_ms:8.0f} {r.kilobytes:9.0f} "
+            f"{r.warm_kilobytes:8.0f} {r.formulas:8d} {r.images:6d} {r.scrubbers:9d}"
         )
     failures = [(r.name, p) for r in reports for p in r.problems]
+    failures += [(f"file://{r.name}", p) for r in file_reports for p in r.problems]
     for name, problem in failures:
         print(f"FAIL {name}: {problem}")
-    print(f"browser check: {len(reports)} pages, {len(failures)} problems")
+    print(
+        f"browser check: {len(reports)} pages over http, {len(file_reports)} from file://, "
+        f"{len(failures)} problems"
+    )
     return 1 if failures else 0
 
 

@@ -27,6 +27,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def strip_widget_state(notebook) -> bool:
+    """Remove the stored ipywidgets state; True when there was some.
+
+    A live explorer's state (hundreds of kB a chapter) is useless without a kernel and
+    would be embedded in the static page; a student's kernel rebuilds it.
+    """
+    return notebook.metadata.pop("widgets", None) is not None
+
+
 def execute(path: Path, timeout: int = 120, write: bool = True) -> float:
     """Execute a notebook; store its fresh outputs when ``write``; return the seconds taken."""
     notebook = nbformat.read(path, as_version=4)
@@ -40,11 +49,13 @@ def execute(path: Path, timeout: int = 120, write: bool = True) -> float:
         # unchanged, so that a diff (and a merge) shows only what really changed.
         record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,
     )
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
     if write:
+        strip_widget_state(notebook)
         nbformat.write(notebook, path)
     return seconds
 

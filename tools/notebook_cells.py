@@ -13,6 +13,8 @@
   ``explorer``, ``remove-output`` and ``nbval-ignore-output``, and a later cell tagged
   ``static-twin`` draws what the sliders would show, so the static page keeps it; the
   browser check finds both by their tags.
+* No stored widget state (``metadata.widgets``): it is useless without a kernel and would
+  weigh on every page; ``tools/execute_notebooks.py`` strips it.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ def problems(nb, source: str) -> list[str]:
         found.append("the first code cell is not the install cell (run --write)")
     elif code[0].source != source or "remove-cell" not in _tags(code[0]):
         found.append("the install cell is out of date (run --write)")
+    if "widgets" in nb.metadata:
+        found.append("stored widget state in metadata.widgets (run tools/execute_notebooks.py)")
     waiting = None
     for index, cell in enumerate(code):
         if "widgets.explorer(" in cell.source:
