@@ -14,6 +14,6 @@ live in :mod:`optimlib`, which never imports this package. It needs the book's e
 from __future__ import annotations
 
 from . import plot, widgets
-from .notebook import glue
+from .notebook import glue, scientific
 
-__all__ = ["glue", "plot", "widgets"]
+__all__ = ["glue", "plot", "scientific", "widgets"]

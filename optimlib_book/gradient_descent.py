@@ -1,4 +1,8 @@
-"""Chapter 1, gradient descent: the step-size explorer and the steepest-descent figure.
+"""Chapter 1, gradient descent: the step-size explorer, the figures, their computations.
+
+Each experiment is a ``compute_*`` function (numbers only: the Taylor model along the
+gradient, the four regimes, the rate curve, the iteration counts, a divergent run) and a
+``draw_*`` function that draws its result into the Axes it is given.
 
 * :func:`quadratic`: the chapter's test problem, a 2-D quadratic scaled so that its
   largest curvature is lambda_max = 1; then every step size is measured in units of
@@ -13,6 +17,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from optimlib.optimizers import SGD
@@ -21,7 +28,23 @@ from optimlib.run import History, minimize
 
 from . import plot
 
-__all__ = ["RATE", "directions", "panel", "quadratic", "run"]
+__all__ = [
+    "RATE",
+    "compute_divergence",
+    "compute_iterations",
+    "compute_rate_curve",
+    "compute_regimes",
+    "compute_taylor_model",
+    "directions",
+    "draw_divergence",
+    "draw_iterations",
+    "draw_rate_curve",
+    "draw_regimes",
+    "draw_taylor_model",
+    "panel",
+    "quadratic",
+    "run",
+]
 
 MAX_GROWTH = 1e4  # a run is stopped ("diverged") once f - f* exceeds this times f(x0) - f*
 # The chapter's rate measurement (History.rate): over the second half of the run, up to
@@ -199,3 +222,246 @@ def directions(ax_plane, ax_curve, problem, x, angles_deg, h: float = 1e-6, boun
         "exact": exact,
         "to_minimizer": to_minimizer,
     }
+
+
+# --- compute_* (numbers only) and draw_* (figures) for the chapter's experiments --------
+
+
+@dataclass
+class TaylorModel:
+    """f(x - eps g) - f(x) along the negative gradient, and its first- and second-order models."""
+
+    eps: np.ndarray  # step sizes from 0 to span * eps_star
+    true: np.ndarray
+    quadratic: np.ndarray  # -eps g^T g + eps^2 / 2 g^T H g
+    linear: np.ndarray  # -eps g^T g
+    eps_star: float  # the quadratic model's best step g^T g / g^T H g
+    change: Callable  # eps -> the true change, for one or many eps
+    model: Callable  # eps -> the quadratic model
+
+
+def compute_taylor_model(problem, x, span: float = 2.3, num: int = 200) -> TaylorModel:
+    """The change of ``problem.f`` along -grad f(x) and its Taylor models, up to span eps*."""
+    x = np.asarray(x, dtype=float)
+    g, H, f0 = problem.grad(x), problem.hess(x), problem.f(x)
+    gg, gHg = g @ g, g @ H @ g
+
+    def change(eps):
+        return problem.f(x - np.multiply.outer(eps, g)) - f0
+
+    def model(eps):
+        return -eps * gg + np.square(eps) / 2 * gHg
+
+    eps_star = float(gg / gHg)
+    eps = np.linspace(0, span * eps_star, num)
+    return TaylorModel(eps, change(eps), model(eps), -eps * gg, eps_star, change, model)
+
+
+def draw_taylor_model(ax, result: TaylorModel, ylim=(-12, 16)):
+    """The three curves against the step size, with eps* and 2 eps* marked."""
+    eps = result.eps
+    ax.plot(eps, result.true, label=r"$f(x - \varepsilon g) - f(x)$ (true)")
+    ax.plot(eps, result.quadratic, linestyle="--", label="quadratic model")
+    ax.plot(eps, result.linear, linestyle=":", label=r"linear model $-\varepsilon\, g^\top g$")
+    for e, text in [(result.eps_star, ""), (2 * result.eps_star, "2")]:
+        ax.axvline(e, color="0.5", linewidth=0.8)
+        label = rf"${text}\varepsilon^\star$"
+        ax.annotate(label, (e, 0.8 * ylim[1]), xytext=(4, 0), textcoords="offset points")
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(r"step size $\varepsilon$")
+    ax.set_ylabel("change of $f$")
+    ax.legend(loc="lower left")
+
+
+@dataclass
+class Regimes:
+    """Gradient descent on :func:`quadratic` ``(kappa)`` at one step size per regime."""
+
+    problem: Quadratic
+    steps: dict  # regime name -> eps
+    runs: dict  # regime name -> History
+    rates: dict  # regime name -> measured rate (History.rate(**RATE))
+
+
+def compute_regimes(kappa: float, steps: dict, num_steps: int = 60) -> Regimes:
+    """One run of :func:`run` per named step size, and its measured rate."""
+    problem = quadratic(kappa)
+    runs = {name: run(problem, eps, num_steps) for name, eps in steps.items()}
+    rates = {name: history.rate(**RATE) for name, history in runs.items()}
+    return Regimes(problem, dict(steps), runs, rates)
+
+
+def draw_regimes(ax_paths, ax_gaps, result: Regimes, order=None, faint=("divergent",)):
+    """Left: the iterates over the contours. Right: the loss gaps, log scale.
+
+    Colours and markers follow the order the steps were named in, on both panels; the
+    paths are drawn in ``order`` (bottom to top; default: as named), so that long
+    zig-zags do not hide short ones, the ``faint`` ones (a divergent run leaves the frame
+    within a few steps) lightly.
+    """
+    names = list(result.steps)
+    colors = dict(zip(names, plot.PALETTE, strict=False))
+    markers = dict(zip(names, plot.MARKERS, strict=False))
+    plot.contour(ax_paths, result.problem, bounds=BOUNDS)
+    for name in names if order is None else order:
+        light = {"alpha": 0.45, "linewidth": 1.0} if name in faint else {}
+        style = {"color": colors[name], "marker": markers[name], **light}
+        plot.trajectory(ax_paths, result.runs[name], **style)
+    labels = [f"{name}, ε = {eps:.3g}" for name, eps in result.steps.items()]
+    plot.convergence(ax_gaps, list(result.runs.values()), labels=labels)
+
+
+@dataclass
+class RateCurve:
+    """Measured and predicted factor per step rho(eps) of gradient descent, per kappa."""
+
+    grid: np.ndarray  # the step sizes run
+    measured: dict  # kappa -> measured rates on the grid
+    theory: dict  # kappa -> max_i |1 - eps lambda_i| on the grid
+
+    @property
+    def worst(self) -> float:
+        """The largest |measured - theory| over every kappa and step size."""
+        return max(float(np.max(np.abs(self.measured[k] - self.theory[k]))) for k in self.measured)
+
+
+def compute_rate_curve(kappas, grid, steps: int = 200) -> RateCurve:
+    """Run :func:`run` at every step size of ``grid`` on :func:`quadratic` of each kappa."""
+    grid = np.asarray(grid, dtype=float)
+    measured, theory = {}, {}
+    for kappa in kappas:
+        problem = quadratic(kappa)
+        measured[kappa] = np.array([run(problem, e, steps).rate(**RATE) for e in grid])
+        theory[kappa] = problem.gd_rate(grid)
+    return RateCurve(grid, measured, theory)
+
+
+def draw_rate_curve(ax, result: RateCurve, fine=None):
+    """rho(eps) as curves, the measured rates as markers, the optimal steps as stars."""
+    fine = np.linspace(0.01, result.grid.max(), 400) if fine is None else fine
+    for i, kappa in enumerate(result.measured):
+        problem = quadratic(kappa)
+        color, marker = plot.PALETTE[i], plot.MARKERS[i]
+        ax.plot(fine, problem.gd_rate(fine), color=color, label=rf"theory, $\kappa = {kappa}$")
+        ax.plot(
+            result.grid,
+            result.measured[kappa],
+            linestyle="none",
+            marker=marker,
+            color=color,
+            markersize=6,
+            label=rf"measured, $\kappa = {kappa}$",
+        )
+        best = problem.gd_optimal_lr()
+        ax.plot(best, problem.gd_rate(best), marker="*", markersize=14, color=color)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axvspan(2.0, fine.max(), color="0.85", zorder=0)
+    ax.text(2.02, 0.05, "diverges", rotation=90, va="bottom")
+    ax.set_xlabel(r"step size $\varepsilon$ (units of $1/\lambda_{\max}$)")
+    ax.set_ylabel(r"factor per step $\rho(\varepsilon)$")
+    ax.set_ylim(0, 1.35)
+    ax.legend(loc="lower left")
+
+
+@dataclass
+class Iterations:
+    """Gradient descent at the optimal step on 10-D quadratics, one per condition number."""
+
+    kappas: np.ndarray
+    tol: float
+    problems: list
+    runs: list  # each just long enough to reduce ||x - x*|| by 1/tol at rho*
+    counts: np.ndarray  # first k with ||x_k - x*|| <= tol ||x_0 - x*||
+    bounds: np.ndarray  # ceil(ln(1/tol) / ln(1/rho*)): the runs' lengths
+
+    @property
+    def slope(self) -> float:
+        """Log-log slope of the measured counts against kappa."""
+        return float(np.polyfit(np.log(self.kappas), np.log(self.counts), 1)[0])
+
+    def rate(self, kappa) -> float:
+        """The measured rate over the second half of the run at ``kappa``."""
+        history = self.runs[list(self.kappas).index(kappa)]
+        return history.rate(start=history.steps // 2, stop=history.steps)
+
+
+def compute_iterations(kappas, tol: float = 1e-6, dim: int = 10, seed: int = 1) -> Iterations:
+    """Runs on 10-D quadratics with eigenvalues in [1/kappa, 1], randomly rotated."""
+    problems, runs, counts, bounds = [], [], [], []
+    for kappa in kappas:
+        problem = Quadratic.with_condition_number(
+            kappa, dim=dim, lam_min=1 / kappa, rng=np.random.default_rng(seed)
+        )
+        rho = (kappa - 1) / (kappa + 1)
+        steps = int(np.ceil(np.log(1 / tol) / np.log(1 / rho)))
+        history = minimize(problem, SGD(lr=problem.gd_optimal_lr()), steps=steps)
+        d0 = np.linalg.norm(problem.x0 - problem.x_star)
+        problems.append(problem)
+        runs.append(history)
+        counts.append(history.steps_to(tol * d0, measure="distance"))
+        bounds.append(steps)
+    return Iterations(np.array(kappas), tol, problems, runs, np.array(counts), np.array(bounds))
+
+
+def draw_iterations(ax, result: Iterations):
+    """Measured counts, the bound and (kappa / 2) ln(1/tol) against kappa, log-log."""
+    kappas = result.kappas
+    ax.loglog(kappas, result.counts, "o", markersize=7, label="measured")
+    bound = r"bound $\ln(1/\mathrm{tol}) / \ln(1/\rho^\star)$"
+    ax.loglog(kappas, result.bounds, marker="s", label=bound)
+    estimate = kappas / 2 * np.log(1 / result.tol)
+    approx = r"$\frac{\kappa}{2}\ln(1/\mathrm{tol})$"
+    ax.loglog(kappas, estimate, linestyle="--", color="0.4", label=approx)
+    ax.set_xlabel(r"condition number $\kappa$")
+    ax.set_ylabel(rf"steps to reduce $\|x_k - x^\star\|$ by {1 / result.tol:.0e}")
+    ax.set_title(f"log-log slope of the measured counts: {result.slope:.3f}")
+    ax.legend(loc="upper left")
+
+
+@dataclass
+class Divergence:
+    """A divergent run's error in eigen-coordinates, beside the predicted geometric sequences."""
+
+    eps: float
+    problem: Quadratic
+    history: History
+    coordinates: np.ndarray  # c[k, i]: the error along eigenvector v_i at step k
+    factors: np.ndarray  # 1 - eps lambda_i
+
+    @property
+    def growth(self) -> float:
+        """Measured growth of ||x_k - x*|| per step, over the second half of the run."""
+        h = self.history
+        return h.rate(start=h.steps // 2, stop=h.steps)
+
+    @property
+    def gap_growth(self) -> float:
+        h = self.history
+        return h.rate(start=h.steps // 2, stop=h.steps, measure="loss_gap")
+
+
+def compute_divergence(kappa: float = 10, eps: float = 2.1, steps: int = 200) -> Divergence:
+    """:func:`run` at ``eps`` on :func:`quadratic` ``(kappa)``, in eigen-coordinates."""
+    problem = quadratic(kappa)
+    history = run(problem, eps, steps=steps)
+    coordinates = (history.thetas - problem.x_star) @ problem.eigenvectors
+    return Divergence(eps, problem, history, coordinates, 1 - eps * problem.eigenvalues)
+
+
+def draw_divergence(ax, result: Divergence, names=("flat", "steep")):
+    """|c_ik| (markers) and |1 - eps lambda_i|^k |c_i0| (lines), the divergence marked."""
+    c = np.abs(result.coordinates)
+    k = np.arange(len(c))
+    for i, name in enumerate(names):
+        color, marker = plot.PALETTE[i], plot.MARKERS[i]
+        lam = result.problem.eigenvalues[i]
+        label = rf"{name}, $\lambda = {lam:.3g}$"
+        ax.semilogy(k, c[:, i], marker, color=color, markevery=4, label=rf"$|c_{{i,k}}|$, {label}")
+        factor = abs(result.factors[i])
+        theory = rf"$|1 - \varepsilon\lambda|^k |c_{{i,0}}|$, {factor:.2f}$^k$"
+        ax.semilogy(k, factor**k * c[0, i], color=color, label=theory)
+    history = result.history
+    plot.mark_divergence(ax, k[-1], c[-1, 1], history.diverged_at, plot.PALETTE[1])
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel("size of the eigen-coordinate (log scale)")
+    ax.legend(loc="lower left")

@@ -40,6 +40,23 @@ def rounded(value):
     return value
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value, digits: int = 1) -> str:
+    """``value`` as prose writes it: ``6.6 × 10⁻⁸`` rather than ``6.6e-08``.
+
+    ``digits`` digits after the decimal point of the mantissa, as the format ``.{digits}e``
+    would give them; a power of ten of 0 is left out (``3.2``). Glue the string and quote
+    it with ``{glue:text}`key``` (no format spec): MyST-NB strips the quotes.
+    """
+    mantissa, exponent = f"{float(value):.{digits}e}".split("e")
+    power = int(exponent)
+    if power == 0:
+        return mantissa
+    return f"{mantissa} × 10{str(power).translate(_SUPERSCRIPT)}"
+
+
 def glue(name: str, value, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the page's ``{glue:text}`` roles.
 

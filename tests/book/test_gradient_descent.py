@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+import optimlib as ol
 from optimlib.problems import Quadratic
 from optimlib_book import gradient_descent as gdx
 
@@ -103,3 +104,71 @@ def test_run_records_divergence_as_an_outcome():
     assert np.isfinite(history.losses).all()
     gap0 = problem.f(problem.x0) - problem.f_star
     assert history.loss_gaps()[-1] <= gdx.MAX_GROWTH * gap0
+
+
+# --- compute_* of the chapter's figures: numbers checked against the theory -------------
+
+
+def test_taylor_model_error_is_third_order():
+    rosen = ol.problems.Rosenbrock()
+    result = gdx.compute_taylor_model(rosen, [0.5, 0.5], span=2.3)
+    assert result.eps[-1] == pytest.approx(2.3 * result.eps_star)
+    # the quadratic model is exact to second order: halving a small step divides its
+    # error by 2^3 (2% covers the fourth-order term at eps* / 100)
+    small = result.eps_star / 100
+    ratio = abs(result.change(small) - result.model(small)) / abs(
+        result.change(small / 2) - result.model(small / 2)
+    )
+    assert abs(ratio / 8 - 1) < 0.02
+    assert result.model(2 * result.eps_star) == pytest.approx(0.0, abs=1e-9)
+    assert np.allclose(result.quadratic, result.model(result.eps))
+
+
+def test_regimes_rates_are_the_largest_factor():
+    problem = gdx.quadratic(10)
+    steps = {"too small": 0.3, "optimal": problem.gd_optimal_lr(), "divergent": 2.1}
+    result = gdx.compute_regimes(10, steps, num_steps=60)
+    for name, eps in steps.items():
+        assert result.rates[name] == pytest.approx(problem.gd_rate(eps), rel=1e-3)
+    assert [h.diverged for h in result.runs.values()] == [False, False, True]
+
+
+def test_rate_curve_follows_rho_of_eps():
+    result = gdx.compute_rate_curve([10], np.linspace(0.1, 2.3, 5), steps=200)
+    assert result.worst < 0.01  # the chapter's bound on |measured - theory|
+    assert np.all(result.theory[10] == gdx.quadratic(10).gd_rate(result.grid))
+
+
+def test_iterations_grow_linearly_in_kappa():
+    result = gdx.compute_iterations([10, 100, 1000], tol=1e-6)
+    assert np.all(result.counts <= result.bounds)  # the bound holds ...
+    assert np.all(result.counts >= 0.85 * result.bounds)  # ... and is nearly reached
+    assert abs(result.slope - 1) < 0.05
+    rho = 99 / 101  # the rate over the second half is (kappa - 1) / (kappa + 1) within 1%
+    assert result.rate(100) == pytest.approx(rho, rel=0.01)
+
+
+def test_divergence_grows_by_one_minus_eps_lambda_max():
+    result = gdx.compute_divergence(10, 2.1, steps=200)
+    assert result.history.diverged
+    assert result.growth == pytest.approx(1.1, rel=0.01)
+    assert result.gap_growth == pytest.approx(1.21, rel=0.01)
+    k = np.arange(len(result.coordinates))[:, None]
+    predicted = result.factors**k * result.coordinates[0]
+    # exact geometric sequences, up to rounding amplified by at most 1.1^k
+    assert np.allclose(result.coordinates, predicted, rtol=1e-9, atol=1e-12)
+
+
+def test_draw_functions_draw_their_results():
+    fig, axes = plt.subplots(2, 3)
+    steps = {"too small": 0.3, "divergent": 2.1}
+    gdx.draw_regimes(axes[0, 0], axes[0, 1], gdx.compute_regimes(10, steps, 20))
+    assert len(axes[0, 1].lines) >= 2
+    gdx.draw_rate_curve(axes[0, 2], gdx.compute_rate_curve([10], [0.5, 1.0], steps=50))
+    gdx.draw_iterations(axes[1, 0], gdx.compute_iterations([10, 30], tol=1e-3))
+    assert axes[1, 0].get_xscale() == "log"
+    gdx.draw_divergence(axes[1, 1], gdx.compute_divergence(10, 2.1, steps=100))
+    rosen = ol.problems.Rosenbrock()
+    gdx.draw_taylor_model(axes[1, 2], gdx.compute_taylor_model(rosen, [0.5, 0.5]))
+    assert len(axes[1, 2].lines) == 5  # three curves, eps* and 2 eps*
+    plt.close(fig)
