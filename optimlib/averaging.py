@@ -36,7 +36,7 @@ import dataclasses
 import numpy as np
 
 from . import _checks
-from ._base import DivergenceError, Optimizer
+from ._base import DivergenceError, Optimizer, check_saved_by
 from ._checks import Hyperparameter
 from .run import History
 
@@ -179,18 +179,7 @@ class Averaged(Optimizer):
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the average and the wrapped optimizer; on a bad dict raise, change nothing."""
-        if not isinstance(state_dict, dict):
-            raise ValueError(
-                f"state_dict must be a dict as state_dict() returns it; got {type(state_dict)}"
-            )
-        name = _checks.scalar(state_dict.get("optimizer"))
-        if name != type(self).__name__:
-            raise ValueError(
-                f"state_dict: saved by {name!r}, cannot be loaded into {type(self).__name__}"
-            )
-        missing = {"k", "hyperparameters", "state", "wrapped"} - set(state_dict)
-        if missing:
-            raise ValueError(f"state_dict: missing {sorted(missing)}")
+        check_saved_by(self, state_dict, {"k", "hyperparameters", "state", "wrapped"})
         wrapped = copy.deepcopy(self.optimizer)
         wrapped.load_state_dict(state_dict["wrapped"])  # raises on a bad wrapped state
         k = _checks.nonnegative_int("state_dict['k']", state_dict["k"])
