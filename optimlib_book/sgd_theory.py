@@ -222,11 +222,14 @@ class EarlyStopping:
     """Gradient descent on least squares with fewer examples than one would like.
 
     ``train[k]`` is the training loss f(w_k), ``risk[k]`` the true (population) excess
-    risk of w_k, k = 0 .. steps; ``best`` the step with the least risk.
+    risk of w_k, k = 0 .. steps; ``best`` the step with the least risk. ``N`` examples
+    in ``d`` dimensions.
     """
 
     train: np.ndarray
     risk: np.ndarray
+    N: int
+    d: int
 
     @property
     def best(self) -> int:
@@ -245,7 +248,7 @@ def early_stopping(N=60, d=40, noise_std=1.0, lr=0.2, steps=1000, seed=3) -> Ear
     history = ol.minimize(problem, ol.SGD(lr), steps, x0=np.zeros(d))
     errors = history.thetas - problem.w_true
     risk = np.einsum("ki,ij,kj->k", errors, problem.Sigma, errors) / 2
-    return EarlyStopping(history.losses, risk)
+    return EarlyStopping(history.losses, risk, problem.N, d)
 
 
 def panel(ax, eps: float = 0.05, steps: int = 2000, runs: int = 16, seed: int = 0) -> dict:
