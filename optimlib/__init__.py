@@ -11,7 +11,7 @@ from .averaging import Averaged, averaged_history
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
 from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
-from .run import History, minimize
+from .run import History, minimize, rate
 
 __version__ = "0.1.0"
 
@@ -40,5 +40,6 @@ __all__ = [
     "minimize",
     "nn",
     "problems",
+    "rate",
     "schedules",
 ]

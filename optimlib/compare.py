@@ -115,14 +115,26 @@ def gaps(history: History) -> np.ndarray:
     return history.losses if history.f_star is None else history.loss_gaps()
 
 
-def score(history: History, steps: int) -> float:
-    """The tuning score: the gap after the whole budget; inf for a divergence.
+def score(history: History, steps: int, last: int = 1) -> float:
+    """The tuning score: the geometric mean of the gap over the ``last`` iterates of the
+    whole budget (the final gap when ``last`` is 1); inf for a divergence.
 
-    A diverged run (or one that stopped early) ranks below every finished one.
+    A diverged run (or one that stopped early) ranks below every finished one. With
+    minibatches the gap jitters from step to step, and a mean over the last steps ranks
+    the learning rates by where they settle rather than by one step's luck.
     """
+    last = _last(last, steps)
     if history.diverged or history.steps < steps:
         return math.inf
-    return float(gaps(history)[-1])
+    with np.errstate(divide="ignore"):  # a gap of exactly 0 gives log 0 = -inf: score 0
+        return float(np.exp(np.mean(np.log(gaps(history)[-last:]))))
+
+
+def _last(last, steps: int) -> int:
+    last = _checks.positive_int("last", last)
+    if last > steps + 1:
+        raise ValueError(f"last must be at most steps + 1 = {steps + 1} iterates; got {last}")
+    return last
 
 
 def steps_to(history: History, tol: float) -> int | None:
@@ -144,8 +156,10 @@ def tune(
     seeds: Sequence[int],
     steps: int,
     batch_size: int | None = None,
+    last: int = 1,
 ) -> dict:
-    """Run every learning rate on every tuning seed; pick the best median :func:`score`.
+    """Run every learning rate on every tuning seed; pick the best median :func:`score`
+    (of the ``last`` iterates).
 
     Returns ``{"lrs", "scores"}`` (scores[i][j]: lr i, seed j; None for a divergence),
     ``"median"`` (per lr, as :func:`summarize`: with an even number of seeds the larger
@@ -160,9 +174,10 @@ def tune(
         raise ValueError(f"lrs must hold at least two increasing learning rates; got {lrs}")
     seeds = _seeds(seeds)
     steps = _checks.positive_int("steps", steps)
+    last = _last(last, steps)
     table = [
         [
-            _plain(score(run(make_optimizer, lr, make_problem, s, steps, batch_size), steps))
+            _plain(score(run(make_optimizer, lr, make_problem, s, steps, batch_size), steps, last))
             for s in seeds
         ]
         for lr in lrs

@@ -15,7 +15,7 @@ from . import _checks
 from ._base import DivergenceError, Optimizer
 from .clipping import clip, norm
 
-__all__ = ["History", "minimize"]
+__all__ = ["History", "minimize", "rate"]
 
 RECORD_ITERATES_UP_TO = 10_000  # parameters; above that only losses and norms are kept
 
@@ -25,8 +25,9 @@ class History:
     """What a run recorded. Index k refers to iterate theta_k, k = 0 (the start) .. steps.
 
     ``losses[k]`` is f(theta_k) (the full objective, even when steps used minibatches);
-    ``grad_norms[k]`` and ``lrs[k]`` belong to step k, which moved theta_k to theta_{k+1}
-    (the norm is of the gradient as the oracle returned it, before any clipping).
+    ``grad_norms[k]``, ``lrs[k]`` and ``states[name][k]`` belong to step k, which moved
+    theta_k to theta_{k+1} (the norm is of the gradient as the oracle returned it, before
+    any clipping; the state is the optimizer's after the step, e.g. v_{k+1}).
     """
 
     label: str
@@ -40,6 +41,7 @@ class History:
     stop_reason: str = "max_steps"
     f_star: float | None = None
     x_star: np.ndarray | None = field(default=None, repr=False)
+    states: dict = field(default_factory=dict, repr=False)
 
     @property
     def steps(self) -> int:
@@ -82,33 +84,11 @@ class History:
         hits = np.flatnonzero(values <= tol)
         return int(hits[0]) if hits.size else None
 
-    def rate(self, start: int = 0, stop: int | None = None, measure: str = "distance") -> float:
-        """Measured linear rate: the geometric mean of e_{k+1}/e_k over start <= k < stop,
-        that is (e_stop / e_start)^(1 / (stop - start)).
-
-        It needs e_start > 0 and e_stop >= 0 (a run that reaches e = 0 has rate 0.0). A run
-        that is at its minimum at ``start`` (e_start = 0: it started there, or got there
-        exactly) has no rate, since every ratio is 0/0: that is a ``ValueError`` saying so,
-        as is a negative e (a loss gap below 0 by rounding, or a negative "loss").
-        """
-        values = self._measure(measure)
-        last = len(values) - 1
-        start = _checks.nonnegative_int("rate: start", start)
-        stop = last if stop is None else _checks.nonnegative_int("rate: stop", stop)
-        if not start < stop <= last:
-            raise ValueError(f"rate: need 0 <= start < stop <= {last}; got {start}, {stop}")
-        if values[start] == 0:
-            raise ValueError(
-                f"rate: the {measure} is 0 at step {start}, the run is at its minimum there "
-                f"(e.g. it started at the minimizer), and the ratios e_(k+1)/e_k are 0/0; "
-                f"a rate needs a start with a {measure} > 0"
-            )
-        if values[start] < 0 or values[stop] < 0:
-            raise ValueError(
-                f"rate: the {measure} must be >= 0 at start and stop (a rate compares sizes of "
-                f"errors); got {values[start]:.3g} at step {start}, {values[stop]:.3g} at {stop}"
-            )
-        return float((values[stop] / values[start]) ** (1.0 / (stop - start)))
+    def rate(self, start: int = 0, stop=None, measure: str = "distance", **options) -> float:
+        """The measured linear rate of ``measure`` ("distance", "loss_gap" or "loss") over
+        steps start..stop: :func:`rate` of those values, with its ``floor``, ``skip`` and
+        ``envelope`` options."""
+        return rate(self._measure(measure), start, stop, name=measure, **options)
 
     def _measure(self, measure: str) -> np.ndarray:
         table = {
@@ -127,6 +107,68 @@ class History:
         return f"{self.label}: {self.steps} steps, final loss {self.final_loss:.6g}"
 
 
+def rate(
+    errors,
+    start: int = 0,
+    stop=None,
+    *,
+    floor=None,
+    skip: float = 0.0,
+    envelope: bool = False,
+    name: str = "error",
+) -> float:
+    """Measured linear rate of errors e_k >= 0: (e_stop / e_start)^(1 / (stop - start)),
+    the geometric mean of e_{k+1} / e_k over start <= k < stop.
+
+    ``floor``: when given (and ``stop`` is not), the span ends at the first e_k <=
+    floor * e_start, before rounding is all one measures. ``skip``: leave out that
+    fraction of the span at its start (the transient of directions that fade faster).
+    ``envelope``: compare the largest e in a window a quarter of the span long at its
+    end with the largest in one at its start, which is robust to oscillation (complex
+    roots make e dip close to zero now and then) and still exact for e_k = c r^k.
+
+    A span that starts at e = 0 has no rate (every ratio is 0/0), and a negative e is
+    no size of an error: both are a ``ValueError`` (naming the errors ``name``); a run
+    that reaches e = 0 has rate 0.0.
+    """
+    values = np.asarray(errors, dtype=np.float64)
+    last = len(values) - 1 if values.ndim == 1 else -1
+    if last < 1 or not np.isfinite(values).all():
+        raise ValueError(f"errors: need a 1-D array of at least 2 finite values; got {values!r}")
+    start = _checks.nonnegative_int("rate: start", start)
+    if floor is not None and stop is None and start <= last:
+        below = np.flatnonzero(
+            values[start:] <= _checks.nonnegative("floor", floor) * values[start]
+        )
+        stop = start + int(below[0]) if below.size else last
+    stop = last if stop is None else _checks.nonnegative_int("rate: stop", stop)
+    if not start < stop <= last:
+        raise ValueError(f"rate: need 0 <= start < stop <= {last}; got {start}, {stop}")
+    skip = _checks.finite("skip", skip)
+    if not 0 <= skip < 1:
+        raise ValueError(f"skip must be a fraction in [0, 1); got {skip!r}")
+    start += int(skip * (stop - start))
+    if values[start] == 0:
+        raise ValueError(
+            f"rate: the {name} is 0 at step {start}, the run is at its minimum there (e.g. it "
+            "started at the minimizer), and the ratios e_(k+1)/e_k are 0/0; a rate needs a "
+            f"start with a {name} > 0"
+        )
+    if values[start] < 0 or values[stop] < 0:
+        raise ValueError(
+            f"rate: the {name} must be >= 0 at start and stop (a rate compares sizes of "
+            f"errors); got {values[start]:.3g} at step {start}, {values[stop]:.3g} at {stop}"
+        )
+    if not _checks.boolean("envelope", envelope):
+        return float((values[stop] / values[start]) ** (1.0 / (stop - start)))
+    window = max(1, (stop - start) // 4)
+    if stop - start - window < 2:
+        raise ValueError(f"rate: a span of {stop - start} steps is too short for an envelope")
+    late = np.max(values[stop - window : stop + 1])
+    early = np.max(values[start : start + window + 1])
+    return float((late / early) ** (1 / (stop - window - start)))
+
+
 def minimize(
     problem,
     optimizer: Optimizer,
@@ -141,6 +183,7 @@ def minimize(
     tol: float | None = None,
     max_loss: float | None = None,
     record_iterates: bool | None = None,
+    record_state: tuple = (),
     label: str | None = None,
     reset: bool = True,
 ) -> History:
@@ -152,7 +195,8 @@ def minimize(
     early when f(theta) - f* <= ``tol``, or when it diverges: a non-finite gradient or
     iterate (DivergenceError), a non-finite loss, or a loss above ``max_loss``; the step
     is recorded in ``History.diverged_at`` and ``stop_reason`` says which ("diverged" or
-    "max_loss"). The optimizer is reset first unless
+    "max_loss"). ``record_state`` names entries of the optimizer's state (e.g. ``("v",)``)
+    to keep after every step in ``History.states``. The optimizer is reset first unless
     ``reset=False`` (to continue a run).
     """
     if not isinstance(optimizer, Optimizer):
@@ -180,12 +224,14 @@ def minimize(
         raise ValueError(f"x0 must have shape {shape}, the problem's; got shape {theta.shape}")
     if record_iterates is None:
         record_iterates = theta.size <= RECORD_ITERATES_UP_TO
+    record_state = _state_names(record_state, optimizer.init_state(theta))
     if reset:
         optimizer.reset()
 
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is recorded, not warned
+        states = {name: [] for name in record_state}
         thetas, losses, grad_norms, lrs, diverged_at, stop_reason = _loop(
-            problem, optimizer, oracle, theta, steps, tol, f_star, max_loss
+            problem, optimizer, oracle, theta, steps, tol, f_star, max_loss, states
         )
 
     return History(
@@ -200,10 +246,25 @@ def minimize(
         stop_reason=stop_reason,
         f_star=f_star,
         x_star=getattr(problem, "x_star", None),
+        states={name: np.array(values) for name, values in states.items()},
     )
 
 
-def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
+def _state_names(names, state: dict) -> tuple:
+    """``record_state`` checked: a tuple or list of names the optimizer's state holds."""
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"record_state must be a tuple of state names such as ('v',); got {names!r}"
+        )
+    unknown = sorted(set(names) - set(state))
+    if unknown:
+        raise ValueError(
+            f"record_state: the optimizer's state holds {sorted(state)}; got {unknown}"
+        )
+    return tuple(names)
+
+
+def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss, states):
     """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
 
     A run "diverges at step k" when step k fails to produce an acceptable theta_{k+1}:
@@ -235,6 +296,8 @@ def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
         losses.append(loss)
         grad_norms.append(oracle.last_norm)
         lrs.append(eps)
+        for name, values in states.items():
+            values.append(optimizer.state[name])
     if tol is not None and losses[-1] - f_star <= tol:
         return thetas, losses, grad_norms, lrs, None, "tolerance"
     return thetas, losses, grad_norms, lrs, None, "max_steps"

@@ -3,7 +3,8 @@
 The adaptive methods divide each coordinate of the gradient by a running root mean
 square of its past values. To see what that division does, this module feeds an
 optimizer a *gradient stream*, a given sequence g_0, g_1, ... that does not depend on
-theta (:func:`stream`), and records every step and every state (:func:`trace`). Because
+theta (:class:`Stream`), and records every step and every state
+(``optimlib.minimize(..., record_state=...)``). Because
 the gradients ignore theta, the states s_k and r_k are exactly those of any run that
 meets the same gradients, which lets a chapter compute what a *variant* of the method
 would do from the same state (:func:`uncorrected_adam_steps`: Adam without its bias
@@ -25,23 +26,22 @@ correction) without writing a second optimizer.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from optimlib import _checks
 from optimlib.optimizers import AdaGrad, Adam, Optimizer, RMSProp
+from optimlib.problems import Problem
+from optimlib.run import History, minimize
 
 __all__ = [
     "FORMS",
-    "Trace",
+    "Stream",
     "effective_lr",
     "panel",
     "settle_time",
     "stages",
     "stationary_step",
-    "stream",
-    "trace",
     "uncorrected_adam_steps",
 ]
 
@@ -51,69 +51,38 @@ FORMS = {True: r"$\sqrt{\delta + r}$ (lecture)", False: r"$\sqrt{r} + \delta$ (K
 # --- feeding an optimizer a given sequence of gradients --------------------------------------
 
 
-def stream(gradients):
-    """A ``grad_fn`` whose k-th call returns ``gradients[k]``, whatever theta it is given.
+class Stream(Problem):
+    """Gradients given in advance: the k-th gradient asked for is ``gradients[k]``,
+    whatever theta is, so that :func:`optimlib.minimize` records a run on them.
 
-    ``gradients`` has shape (steps, *theta.shape). A call past the end raises
-    ``ValueError``, so a run cannot quietly reuse the last gradient.
-    """
-    gradients = np.asarray(gradients, dtype=np.float64)
-    if gradients.ndim == 0 or len(gradients) == 0:
-        raise ValueError("gradients: give an array of shape (steps, *theta.shape), steps >= 1")
-    calls = 0
-
-    def grad_fn(theta):
-        nonlocal calls
-        if calls >= len(gradients):
-            raise ValueError(f"stream: only {len(gradients)} gradients were given")
-        g = gradients[calls]
-        calls += 1
-        return g
-
-    return grad_fn
-
-
-@dataclass
-class Trace:
-    """A run step by step: iterates, the gradients met, and the state after every step.
-
-    ``thetas[k]`` is theta_k (k = 0 .. steps); ``grads[k]`` and ``states[name][k]`` belong
-    to step k, the one from theta_k to theta_{k+1} (the state is the one *after* it).
+    ``gradients`` has shape (steps, dim). A stream has no objective: ``f`` is 0
+    everywhere (the History's losses say nothing). Asking for more gradients than were
+    given raises ``ValueError``, so a run cannot quietly reuse the last one; a stream
+    serves one run.
     """
 
-    thetas: np.ndarray
-    grads: np.ndarray
-    states: dict
+    name = "gradient stream"
 
-    @property
-    def deltas(self) -> np.ndarray:
-        """The steps Delta theta_k = theta_{k+1} - theta_k, shape (steps, ...)."""
-        return np.diff(self.thetas, axis=0)
+    def __init__(self, gradients):
+        gradients = np.asarray(gradients, dtype=np.float64)
+        if gradients.ndim != 2 or len(gradients) == 0:
+            raise ValueError(
+                f"gradients: give an array of shape (steps, dim); got {gradients.shape}"
+            )
+        self.gradients, self.calls = gradients, 0
+        self.dim = gradients.shape[1]
+        self.x0 = np.zeros(self.dim)
 
+    def f(self, x):
+        x = self._points(x)
+        return 0.0 if x.ndim == 1 else np.zeros(x.shape[:-1])
 
-def trace(optimizer: Optimizer, grad_fn, steps: int, theta0) -> Trace:
-    """Reset ``optimizer`` and take ``steps`` steps from ``theta0``, recording everything."""
-    steps = _checks.nonnegative_int("steps", steps)
-    optimizer.reset()
-    theta = np.array(theta0, dtype=np.float64)
-    thetas, grads = [theta], []
-    states: dict = {}
-
-    def recording(point):
-        g = np.asarray(grad_fn(point), dtype=np.float64)
-        grads.append(g)
-        return g
-
-    for _ in range(steps):
-        theta = optimizer.step(theta, recording)
-        thetas.append(theta)
-        for name, value in optimizer.state.items():
-            states.setdefault(name, []).append(np.copy(value))
-    return Trace(
-        thetas=np.array(thetas),
-        grads=np.array(grads),
-        states={name: np.array(values) for name, values in states.items()},
-    )
+    def grad(self, x) -> np.ndarray:
+        self._point(x)
+        if self.calls >= len(self.gradients):
+            raise ValueError(f"stream: only {len(self.gradients)} gradients were given")
+        self.calls += 1
+        return self.gradients[self.calls - 1]
 
 
 # --- the per-coordinate step ------------------------------------------------------------------
@@ -125,7 +94,7 @@ def effective_lr(optimizer: Optimizer, r, t=None, eps=None) -> np.ndarray:
     AdaGrad: eps / (delta + sqrt(r)); RMSProp: eps / root(r); Adam: eps / root(r_hat) with
     r_hat = r / (1 - rho2^t), t the step count stored with r. ``root`` is sqrt(delta + r)
     or sqrt(r) + delta as the optimizer's ``delta_in_sqrt`` says. ``r`` may be a stack of
-    states (e.g. ``trace(...).states["r"]``); ``t`` then a matching array. ``eps``
+    states (e.g. ``history.states["r"]``); ``t`` then a matching array. ``eps``
     defaults to the optimizer's (constant) learning rate.
     """
     eps = optimizer.lr_at(0) if eps is None else _checks.positive("eps", eps)
@@ -142,12 +111,12 @@ def effective_lr(optimizer: Optimizer, r, t=None, eps=None) -> np.ndarray:
     raise ValueError(f"optimizer: AdaGrad, RMSProp or Adam; got {type(optimizer).__name__}")
 
 
-def uncorrected_adam_steps(optimizer: Adam, run: Trace) -> np.ndarray:
+def uncorrected_adam_steps(optimizer: Adam, run: History) -> np.ndarray:
     """The steps Adam would take from the recorded states *without* bias correction.
 
-    -eps s_t / root(r_t), with the s_t, r_t of ``run`` (a :func:`trace` of ``optimizer``
-    on a gradient stream, where the states do not depend on the iterates, so this is
-    exactly the run of the uncorrected method).
+    -eps s_t / root(r_t), with the s_t, r_t of ``run`` (a run of ``optimizer`` on a
+    :class:`Stream` that recorded ``("s", "r")``: there the states do not depend on the
+    iterates, so this is exactly the run of the uncorrected method).
     """
     if not isinstance(optimizer, Adam):
         raise ValueError(f"optimizer must be an Adam; got {type(optimizer).__name__}")
@@ -247,8 +216,8 @@ def panel(
     for inside in (True, False):
         name = "inside" if inside else "outside"
         optimizer = RMSProp(lr=eps, rho=rho, delta=delta, delta_in_sqrt=inside)
-        run = trace(optimizer, stream(magnitudes[:, None]), len(magnitudes), np.zeros(1))
-        size = np.abs(run.deltas[:, 0]) / eps
+        run = minimize(Stream(magnitudes[:, None]), optimizer, len(magnitudes))
+        size = np.abs(np.diff(run.thetas[:, 0])) / eps
         plateaus, settles = [], []
         for i, s in enumerate(scales):
             block = size[i * stage : (i + 1) * stage]

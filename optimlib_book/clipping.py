@@ -15,15 +15,12 @@ and both clipped versions, with the angles they make.
 
 The exploding gradient of a deep product (Pascanu, Mikolov & Bengio 2013):
 
-* :func:`unroll` and :func:`backward`: the linear recurrence h_t = W h_{t-1},
-  t = 1..T, and backpropagation through it, dL/dh_{t-1} = W^T dL/dh_t, so that the
-  error signal T - t steps below the loss is (W^T)^(T-t) dL/dh_T;
-* :class:`LinearRecurrence`: the loss (1 / 2N) sum_i ||W^T x_i - y_i||^2 (W^T the
-  T-th power of W) as a :class:`~optimlib.problems.Problem` that :func:`optimlib.minimize`
-  trains, and :func:`quarter_turn`, the chapter's instance: learn a 2 x 2 W whose 20th
-  power turns the plane by a quarter;
+* :class:`optimlib.problems.LinearRecurrence` (with ``unroll`` and ``backward`` in
+  :mod:`optimlib.problems.networks`) is the recurrence h_t = W h_{t-1} and its loss;
+  :func:`quarter_turn` is the chapter's instance: learn a 2 x 2 W whose 20th power
+  turns the plane by a quarter;
 * :func:`gradient_depth`: the norm of the backpropagated signal against the depth,
-  for matrices of several spectral radii; :func:`growth_rate` measures it per step;
+  for matrices of several spectral radii, with its measured growth per step;
 * :func:`plane_panel`: the quarter-turn loss on the plane of scaled rotations
   W = a I + b J, where gradient descent from a scaled rotation stays, with runs on top;
 * :func:`lr_sweep` and :func:`outcome`: how runs end (converged, stalled on the
@@ -39,18 +36,17 @@ import numpy as np
 from optimlib import _checks
 from optimlib.clipping import clip_by_norm, clip_by_value
 from optimlib.optimizers import SGD
-from optimlib.problems import Cliff, Problem
-from optimlib.run import History, minimize
+from optimlib.problems import Cliff, LinearRecurrence
+from optimlib.problems.networks import backward, unroll
+from optimlib.run import History, minimize, rate
 
 from . import plot
+from .linalg import spectral_radius
 
 __all__ = [
     "TOL",
-    "LinearRecurrence",
-    "backward",
     "clipping_arrows",
     "gradient_depth",
-    "growth_rate",
     "lr_sweep",
     "max_norm_sweep",
     "outcome",
@@ -59,10 +55,8 @@ __all__ = [
     "plane_panel",
     "quarter_turn",
     "scaled_rotation",
-    "spectral_radius",
     "step_lengths",
     "sweep_panel",
-    "unroll",
 ]
 
 TOL = 1e-10  # a run has converged once f - f* <= TOL
@@ -277,113 +271,6 @@ def clipping_arrows(ax, g, max_norm: float, clip_value: float):
 # --- the linear recurrence -----------------------------------------------------------------
 
 
-def unroll(W, H0, T: int) -> np.ndarray:
-    """The states h_0, ..., h_T of h_t = W h_{t-1}: shape (T + 1, ..., n, N).
-
-    ``W`` has shape (n, n), or (..., n, n) for a stack of matrices; ``H0`` (n, N) holds N
-    starting states as columns, all run through the same W.
-    """
-    T = _checks.nonnegative_int("T", T)
-    W = np.asarray(W, dtype=float)
-    h = np.broadcast_to(np.asarray(H0, dtype=float), (*W.shape[:-2], *np.shape(H0)))
-    states = [h]
-    for _ in range(T):
-        h = W @ h
-        states.append(h)
-    return np.stack(states)
-
-
-def backward(W, states, delta) -> tuple[np.ndarray, np.ndarray]:
-    """Backpropagation through the recurrence, given delta = dL/dh_T.
-
-    h_t = W h_{t-1} gives dL/dh_{t-1} = W^T dL/dh_t and dL/dW = sum_t dL/dh_t h_{t-1}^T
-    (t = 1..T): every factor W that h_T passed through is also crossed on the way back.
-    Returns (dL/dW, signals) with ``signals[t]`` = dL/dh_t, t = 0..T.
-    """
-    W = np.asarray(W, dtype=float)
-    WT = np.swapaxes(W, -1, -2)
-    states_T = np.swapaxes(np.asarray(states, dtype=float), -1, -2)  # every h_t^T at once
-    T = len(states_T) - 1
-    signals = [None] * (T + 1)
-    signals[T] = a = np.asarray(delta, dtype=float)
-    dW = np.zeros(np.broadcast_shapes(W.shape, a.shape[:-2] + W.shape[-2:]))
-    for t in range(T, 0, -1):
-        dW = dW + a @ states_T[t - 1]
-        a = WT @ a
-        signals[t - 1] = a
-    return dW, np.stack(signals)
-
-
-def spectral_radius(W) -> float:
-    """max |lambda_i(W)|: the growth per step of W^k, in the long run."""
-    return float(np.max(np.abs(np.linalg.eigvals(np.asarray(W, dtype=float)))))
-
-
-def growth_rate(norms, start: int, stop: int) -> float:
-    """(norms[stop] / norms[start]) ** (1 / (stop - start)): the measured growth per step."""
-    norms = np.asarray(norms, dtype=float)
-    if not 0 <= start < stop < len(norms):
-        raise ValueError(f"growth_rate: need 0 <= start < stop <= {len(norms) - 1}")
-    return float((norms[stop] / norms[start]) ** (1.0 / (stop - start)))
-
-
-class LinearRecurrence(Problem):
-    """f(W) = (1 / 2N) sum_i ||h_T^(i) - y_i||^2 with h_t = W h_{t-1}, h_0^(i) = x_i.
-
-    The columns of ``X`` (n, N) are the starting states, those of ``Y`` the targets; the
-    parameter theta is W flattened row by row (n^2 numbers). ``f`` and ``grad`` accept a
-    stack of parameters (..., n^2). The gradient is :func:`backward` of
-    delta = (h_T - y) / N. ``f_star`` is the optimal value when the caller knows it.
-    """
-
-    def __init__(self, X, Y, T: int, x0, f_star=None, name="linear recurrence"):
-        self.X = np.array(X, dtype=float)
-        self.Y = np.array(Y, dtype=float)
-        if self.X.ndim != 2 or self.X.shape != self.Y.shape:
-            raise ValueError(
-                f"X and Y must both have shape (n, N); got {self.X.shape} and {self.Y.shape}"
-            )
-        self.n, self.N = self.X.shape
-        self.T = _checks.positive_int("T", T)
-        self.dim = self.n * self.n
-        self.x0 = np.array(x0, dtype=float).reshape(self.dim)
-        self.f_star = f_star
-        self.name = name
-
-    def matrix(self, theta) -> np.ndarray:
-        """theta (..., n^2) as W (..., n, n)."""
-        theta = self._points(theta, "theta")
-        return theta.reshape(*theta.shape[:-1], self.n, self.n)
-
-    def f(self, x):
-        W = self.matrix(x)
-        residual = np.linalg.matrix_power(W, self.T) @ self.X - self.Y  # by repeated squaring
-        value = np.sum(residual**2, axis=(-2, -1)) / (2 * self.N)
-        return float(value) if np.ndim(value) == 0 else value
-
-    def grad(self, x) -> np.ndarray:
-        theta = self._points(x, "theta")
-        W = self.matrix(theta)
-        states = unroll(W, self.X, self.T)
-        dW, _ = backward(W, states, (states[-1] - self.Y) / self.N)
-        return dW.reshape(theta.shape)
-
-    def hess(self, x, h: float = 1e-6) -> np.ndarray:
-        """The Hessian at one point, by central differences of the exact gradient.
-
-        Accurate to about 1e-8 relative to its largest entry (h^2 truncation and
-        rounding of order 1e-16 / h), enough for step-size limits like 2 / lambda_max.
-        """
-        x = self._point(x).astype(float)
-        columns = []
-        for i in range(self.dim):
-            e = np.zeros(self.dim)
-            e[i] = h
-            columns.append((self.grad(x + e) - self.grad(x - e)) / (2 * h))
-        H = np.stack(columns, axis=1)
-        return (H + H.T) / 2
-
-
 def scaled_rotation(a, b) -> np.ndarray:
     """theta of W = a I + b J, J the quarter turn [[0, -1], [1, 0]]: (a, -b, b, a).
 
@@ -431,7 +318,7 @@ def gradient_depth(ax, matrices: dict, delta, depth: int):
     This is the norm of dL/dh_{T-d}, the gradient d steps below a loss whose gradient
     at the top is delta (:func:`backward`). Returns, per label, ``norms`` (d = 0..depth),
     ``rho`` (the spectral radius), ``sigma`` (the largest singular value ||W||_2) and
-    ``rate`` (:func:`growth_rate` over the second half of the depths).
+    ``rate`` (:func:`optimlib.rate` over the second half of the depths).
     """
     depth = _checks.positive_int("depth", depth)
     delta = np.asarray(delta, dtype=float).reshape(-1, 1)
@@ -445,14 +332,14 @@ def gradient_depth(ax, matrices: dict, delta, depth: int):
         _, signals = backward(W, states, delta)
         norms = np.linalg.norm(signals[::-1, :, 0], axis=1)  # d = T - t
         rho = spectral_radius(W)
-        rate = growth_rate(norms, depth // 2, depth)
+        growth = rate(norms, depth // 2, depth)
         ax.plot(
             d,
             norms,
             color=color,
             marker=marker,
             markevery=5,
-            label=rf"{label}: $\rho = {rho:.2f}$, measured {rate:.3f}/step",
+            label=rf"{label}: $\rho = {rho:.2f}$, measured {growth:.3f}/step",
         )
         ax.plot(
             d,
@@ -465,7 +352,7 @@ def gradient_depth(ax, matrices: dict, delta, depth: int):
             "norms": norms,
             "rho": rho,
             "sigma": float(np.linalg.norm(W, 2)),
-            "rate": rate,
+            "rate": growth,
         }
     ax.set_yscale("log")
     ax.set_xlabel(r"depth $d$ (steps between $h_{T-d}$ and the loss)")

@@ -21,10 +21,14 @@ from optimlib.run import History, minimize
 
 from . import plot
 
-__all__ = ["directions", "measured_rate", "panel", "quadratic", "run"]
+__all__ = ["RATE", "directions", "panel", "quadratic", "run"]
 
 MAX_GROWTH = 1e4  # a run is stopped ("diverged") once f - f* exceeds this times f(x0) - f*
-FLOOR = 1e-10  # rates are measured only while ||x_k - x*|| > FLOOR ||x_0 - x*||
+# The chapter's rate measurement (History.rate): over the second half of the run, up to
+# where ||x_k - x*|| falls to 1e-10 ||x_0 - x*|| (below that, rounding is all one
+# measures); the first half is left out, so that the directions that fade faster than
+# the slowest one do not bias it.
+RATE = {"floor": 1e-10, "skip": 0.5}
 BOUNDS = ((-3.0, 4.0), (-2.5, 4.5))  # the panel's view: x* = (1, 1) and x0 = (-2, 4)
 
 
@@ -35,21 +39,6 @@ def quadratic(kappa: float) -> Quadratic:
     (curvature 1) the second; the default start is x* + (-3, 3).
     """
     return Quadratic.with_condition_number(kappa, lam_min=1.0 / kappa)
-
-
-def measured_rate(history: History) -> float:
-    """The linear rate of ||x_k - x*|| over the second half of the usable part of a run.
-
-    The usable part ends at the last iterate whose error is above FLOOR times the first
-    (below that, rounding is all one measures). The first half is left out, so that the
-    directions that fade faster than the slowest one do not bias the measurement.
-    """
-    d = history.distances()
-    usable = np.flatnonzero(d > FLOOR * d[0])
-    last = int(usable[-1])
-    if last < 2:  # converged (to rounding) in a step or two
-        return float(d[min(1, len(d) - 1)] / d[0]) if len(d) > 1 else 0.0
-    return history.rate(start=last // 2, stop=last)
 
 
 def run(problem, eps: float, steps: int, label: str | None = None) -> History:
@@ -73,7 +62,7 @@ def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 150, tol: floa
 
     Returns a dict:
 
-    * ``rate``: the measured contraction of ||x_k - x*|| per step (:func:`measured_rate`);
+    * ``rate``: the measured contraction of ||x_k - x*|| per step (``history.rate(**RATE)``);
       above 1 it is the growth of a diverging run;
     * ``theory``: max_i |1 - eps lambda_i| (``Quadratic.gd_rate``);
     * ``diverged``, ``diverged_at``: whether (and at which step) f - f* passed
@@ -85,7 +74,7 @@ def panel(ax, eps: float = 1.0, kappa: float = 10.0, steps: int = 150, tol: floa
     history = run(problem, eps, steps)
     d0 = float(np.linalg.norm(problem.x0 - problem.x_star))
     result = {
-        "rate": measured_rate(history),
+        "rate": history.rate(**RATE),
         "theory": problem.gd_rate(eps),
         "diverged": history.diverged,
         "diverged_at": history.diverged_at,

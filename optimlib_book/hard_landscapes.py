@@ -5,8 +5,6 @@
 * :func:`saddle_panel`: the chapter's explorer: the iterates of gradient descent started
   a distance ``offset`` off the saddle's stable axis, every iterate drawn, so that the
   ones piling up near the saddle show the time lost there.
-* :class:`SaturatedUnit`: the smallest network with a plateau: one tanh unit whose
-  pre-activation starts far out on the flat part of tanh.
 
 It imports matplotlib only when the panel is drawn.
 """
@@ -18,12 +16,11 @@ import math
 import numpy as np
 
 from optimlib import _checks
-from optimlib.nn import MLP
 from optimlib.optimizers import SGD
-from optimlib.problems import Problem, Saddle
+from optimlib.problems import Saddle
 from optimlib.run import History, minimize
 
-__all__ = ["SaturatedUnit", "escape_step", "predicted_escape", "saddle_panel"]
+__all__ = ["escape_step", "predicted_escape", "saddle_panel"]
 
 
 def escape_step(history: History, threshold: float = 0.5) -> int | None:
@@ -132,58 +129,3 @@ def saddle_panel(ax, offset=1e-6, eps=0.1, b=1.0, threshold=0.5, steps=None) -> 
         "loss_gap": float(history.losses[-1] - problem.f_star),
         "history": history,
     }
-
-
-class SaturatedUnit(Problem):
-    """One tanh unit, two examples, a plateau: y_hat = w2 tanh(w1 x + b1) + b2.
-
-    The examples are (x, y) = (-1, -1) and (1, 1), the loss the mean squared error, and
-    theta = (w1, b1, w2, b2), the layout of ``optimlib.nn.MLP([1, 1, 1], "tanh", "mse")``.
-    The start x0 = (0, beta, 1, 0) puts the unit's pre-activation at beta for both
-    examples: far out on the flat part of tanh for beta of a few units, where the unit
-    gives both examples the same output and its slope is sech^2(beta) ~ 4 exp(-2 beta).
-    The output layer soon predicts the best constant, 0, and the loss sits at 1 (a
-    plateau) until w1 grows. The infimum f* = 0 is attained (w2 tanh(w1) = 1, b1 = b2 = 0).
-    """
-
-    X = np.array([[-1.0], [1.0]])
-    y = np.array([-1.0, 1.0])
-
-    def __init__(self, beta=3.0):
-        self.beta = _checks.finite("beta", beta)
-        self.mlp = MLP([1, 1, 1], activation="tanh", loss="mse")
-        self.dim = self.mlp.num_params  # 4
-        self.x0 = np.array([0.0, self.beta, 1.0, 0.0])
-        self.x0.flags.writeable = False
-        self.f_star = 0.0
-        self.plateau_loss = 1.0
-        self.name = f"saturated tanh unit (beta={self.beta:g})"
-
-    @property
-    def slope(self) -> float:
-        """tanh'(beta) = sech^2(beta): the unit's slope at the start."""
-        return 1.0 / math.cosh(self.beta) ** 2
-
-    def plateau_gradient(self, w2=1.0) -> float:
-        """|df/dw1| on the plateau (w1 = 0, output 0 for both examples): 2 |w2| sech^2(beta).
-
-        With w1 = 0 both examples see h = tanh(beta); when the output layer predicts
-        0, the residuals are (+1, -1) and df/dw1 = sum_i r_i w2 sech^2(beta) x_i
-        = -2 w2 sech^2(beta), while df/db1 = 0.
-        """
-        return 2 * abs(w2) * self.slope
-
-    def plateau_point(self, w2=1.0) -> np.ndarray:
-        """The point (0, beta, w2, -w2 tanh(beta)) of the plateau: output 0, loss 1."""
-        return np.array([0.0, self.beta, w2, -w2 * math.tanh(self.beta)])
-
-    def f(self, x):
-        x = self._points(x)
-        if x.ndim == 1:
-            return self.mlp.loss(x, self.X, self.y)
-        flat = x.reshape(-1, self.dim)
-        values = [self.mlp.loss(theta, self.X, self.y) for theta in flat]
-        return np.array(values).reshape(x.shape[:-1])
-
-    def grad(self, x) -> np.ndarray:
-        return self.mlp.grad(self._point(x), self.X, self.y)

@@ -11,12 +11,11 @@ the roots of
 
 (:func:`characteristic_coefficients`, :func:`roots`). The run converges at the rate of
 the largest root in modulus over all eigenvalues, the spectral radius
-(:func:`spectral_radius`), which :func:`panel` measures against.
+(:func:`asymptotic_rate`), which :func:`panel` measures against.
 
 The figures: :func:`step_diagram` (the lecture's Figure 1 redrawn from one real step
 of each method) and :func:`panel` (the explorer: a run on an ill-conditioned quadratic
-for given eps and alpha). :func:`trace` records the velocity of every step, which
-:func:`optimlib.minimize` does not keep.
+for given eps and alpha).
 """
 
 from __future__ import annotations
@@ -27,27 +26,26 @@ import numpy as np
 
 from optimlib import _checks
 from optimlib.optimizers import Momentum, Nesterov
-from optimlib.problems import Problem, Quadratic
+from optimlib.problems import Quadratic
 from optimlib.run import minimize
 
 from . import plot as olplot
+from .linalg import spectral_radius
 
 __all__ = [
+    "ENVELOPE",
     "METHODS",
-    "CyclingExample",
+    "asymptotic_rate",
     "characteristic_coefficients",
     "complex_band",
     "figure_one",
     "iteration_matrix",
-    "measured_rate",
     "one_step",
     "panel",
     "root_modulus",
     "roots",
-    "spectral_radius",
     "stability_limit",
     "step_diagram",
-    "trace",
 ]
 
 METHODS = {"momentum": Momentum, "nesterov": Nesterov}
@@ -122,13 +120,14 @@ def root_modulus(eps, alpha, lam, method: str = "momentum"):
     return float(modulus) if modulus.ndim == 0 else modulus
 
 
-def spectral_radius(eps, alpha, eigenvalues, method: str = "momentum") -> float:
-    """The largest root modulus over all eigenvalues of the Hessian: the asymptotic rate.
+def asymptotic_rate(eps, alpha, eigenvalues, method: str = "momentum") -> float:
+    """The spectral radius of the iteration matrices of all the Hessian's eigenvalues:
+    the rate of the run in the long run.
 
     For alpha = 0 both methods are gradient descent and this is max |1 - eps lam|.
     """
     eigenvalues = np.atleast_1d(np.asarray(eigenvalues, dtype=np.float64))
-    return float(np.max(root_modulus(eps, alpha, eigenvalues, method)))
+    return spectral_radius(iteration_matrix(eps, alpha, eigenvalues, method))
 
 
 def stability_limit(alpha, method: str = "momentum") -> float:
@@ -157,97 +156,10 @@ def complex_band(alpha) -> tuple[float, float]:
 
 # --- measuring a rate on a run that oscillates ---------------------------------------------
 
-
-def measured_rate(distances, floor: float = 1e-10, skip: float = 0.25) -> float:
-    """The contraction per step of a run, read off its envelope (robust to oscillation).
-
-    With complex roots ||theta_k - theta*|| oscillates, and dips close to zero now and
-    then: the ratio of two single values can be far off. This compares the largest
-    value in a late window with the largest in an early one, windows a quarter of the
-    measured span long, and takes the (span - window)-th root of their ratio, which is
-    exact for a pure exponential, decaying or growing. The span runs from a fraction
-    ``skip`` of the run (past the transient) to the first value below ``floor`` times
-    the first one (before rounding error takes over), or to the end of the run.
-    """
-    d = np.asarray(distances, dtype=np.float64)
-    if d.ndim != 1 or len(d) < 9 or not np.isfinite(d).all() or d[0] <= 0:
-        raise ValueError("distances: need at least 9 finite values, the first one > 0")
-    below = np.flatnonzero(d <= floor * d[0])
-    stop = int(below[0]) if below.size else len(d) - 1
-    start = int(skip * stop)
-    window = max(1, (stop - start) // 4)
-    if stop - start - window < 2:
-        raise ValueError("distances: the run reaches the floor too soon to measure a rate")
-    late = np.max(d[stop - window : stop + 1])
-    early = np.max(d[start : start + window + 1])
-    if late <= 0:
-        return 0.0
-    return float((late / early) ** (1 / (stop - window - start)))
-
-
-# --- beyond quadratics: where the heavy ball's tuning fails ------------------------------------
-
-
-class CyclingExample(Problem):
-    """A smooth, strongly convex function of one variable on which the heavy ball cycles.
-
-    f'(x) = 25 x for x < 1, x + 24 for 1 <= x < 2, 25 x - 24 for x >= 2: the curvature is
-    25, 1, 25 on the three pieces, so mu = 1, L = 25, kappa = 25; f is C^1, convex, with
-    its minimum f* = 0 at x* = 0 (Lessard, Recht & Packard 2016, sec. 4.6). With the
-    parameters that are optimal on quadratics of this kappa (``heavy_ball_optimal``:
-    eps = 1/9, alpha = 4/9) the heavy ball started at the default x0 = 3.3 (with v = 0)
-    falls into a cycle of period 3 and never converges; Nesterov's method converges.
-    """
-
-    name = "cycling example (kappa = 25)"
-    dim = 1
-    mu, L = 1.0, 25.0
-
-    def __init__(self):
-        self.x0 = np.array([3.3])
-        self.x_star = np.array([0.0])
-        self.f_star = 0.0
-        self.bounds = None
-
-    def f(self, x):
-        x = self._points(x)
-        u = x[..., 0]
-        low = 12.5 * u**2
-        middle = 0.5 * u**2 + 24 * u - 12
-        high = 12.5 * u**2 - 24 * u + 36
-        value = np.where(u < 1, low, np.where(u < 2, middle, high))
-        return float(value) if x.ndim == 1 else value
-
-    def grad(self, x) -> np.ndarray:
-        x = self._points(x)
-        return np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))
-
-    def heavy_ball_optimal(self) -> tuple[float, float]:
-        """(eps, alpha) of Quadratic.heavy_ball_optimal for mu = 1, L = 25: (1/9, 4/9)."""
-        root_kappa = math.sqrt(self.L / self.mu)
-        return 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2, (
-            (root_kappa - 1) / (root_kappa + 1)
-        ) ** 2
-
-
-# --- recording the velocity ------------------------------------------------------------------
-
-
-def trace(optimizer, grad_fn, theta0, steps: int):
-    """Run ``steps`` steps from theta0 and return (thetas, vs), each of shape (steps + 1, ...).
-
-    ``vs[k]`` is the velocity v_k in the optimizer's state after k steps (v_0 = 0), the
-    one that ``optimizer.step`` used to go from theta_k to theta_{k+1}.
-    """
-    steps = _checks.nonnegative_int("steps", steps)
-    optimizer.reset()
-    theta = np.array(theta0, dtype=np.float64)
-    thetas, vs = [theta], [np.zeros_like(theta)]
-    for _ in range(steps):
-        theta = optimizer.step(theta, grad_fn)
-        thetas.append(theta)
-        vs.append(optimizer.state["v"])
-    return np.array(thetas), np.array(vs)
+# With complex roots ||theta_k - theta*|| oscillates and dips close to zero now and then,
+# so the chapter reads rates off the envelope (optimlib.run.rate), past the first quarter
+# of the run (the transient) and before rounding takes over (1e-10 of the start).
+ENVELOPE = {"floor": 1e-10, "skip": 0.25, "envelope": True}
 
 
 # --- the lecture's Figure 1, from one real step ---------------------------------------------
@@ -473,9 +385,9 @@ def panel(
 
     The quadratic has curvatures mu = 1 (along theta_1) and L = kappa (along theta_2),
     minimum at (1, 1). Draws the iterates on the contours with the measured rate and the
-    theory (:func:`spectral_radius`) in a box; a run whose loss grows beyond 1e6 times
+    theory (:func:`asymptotic_rate`) in a box; a run whose loss grows beyond 1e6 times
     its start is stopped and marked "diverged". Returns the numbers shown: ``rate``
-    (:func:`measured_rate` of the distances to the minimum), ``theory``, ``diverged``,
+    (``history.rate(**ENVELOPE)``, of the distances to the minimum), ``theory``, ``diverged``,
     ``diverged_at``, ``steps`` (completed), ``final_distance``.
     """
     method = _method(method)
@@ -483,9 +395,9 @@ def panel(
     optimizer = METHODS[method](lr=eps, alpha=alpha)
     max_loss = problem.f_star + 1e6 * (problem.f(problem.x0) - problem.f_star)
     history = minimize(problem, optimizer, steps=steps, max_loss=max_loss)
-    theory = spectral_radius(eps, alpha, problem.eigenvalues, method)
+    theory = asymptotic_rate(eps, alpha, problem.eigenvalues, method)
     distances = history.distances()
-    rate = measured_rate(distances) if len(distances) >= 9 else float("nan")
+    rate = history.rate(**ENVELOPE) if len(distances) >= 9 else float("nan")
 
     olplot.trajectories(ax, problem, [history], labels=[method], every=1)
     ax.get_legend().remove()

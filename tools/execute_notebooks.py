@@ -30,10 +30,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 def execute(path: Path, timeout: int = 120, write: bool = True) -> float:
     """Execute a notebook; store its fresh outputs when ``write``; return the seconds taken."""
     notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # timestamps of an earlier run
     client = NotebookClient(
         notebook,
         timeout=timeout,
         kernel_name="python3",
+        # No per-cell timestamps: re-executing an unchanged cell must leave the file
+        # unchanged, so that a diff (and a merge) shows only what really changed.
+        record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()

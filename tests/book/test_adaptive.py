@@ -16,31 +16,41 @@ import optimlib as ol
 from optimlib_book import adaptive as ad
 
 
+def on_stream(optimizer, grads, names):
+    """A run of ``optimizer`` on the gradients ``grads``, recording the states ``names``."""
+    return ol.minimize(ad.Stream(grads), optimizer, len(grads), record_state=names)
+
+
+def deltas(run):
+    return np.diff(run.thetas, axis=0)
+
+
 def test_stream_returns_the_gradients_in_order_and_refuses_to_run_past_the_end():
     grads = np.arange(6.0).reshape(3, 2)
-    grad_fn = ad.stream(grads)
+    stream = ad.Stream(grads)
+    assert stream.f(np.ones(2)) == 0.0 and stream.f(np.ones((4, 2))).shape == (4,)
     for row in grads:
-        np.testing.assert_array_equal(grad_fn(np.zeros(2)), row)
+        np.testing.assert_array_equal(stream.grad(np.zeros(2)), row)
     with pytest.raises(ValueError, match="only 3 gradients"):
-        grad_fn(np.zeros(2))
-    with pytest.raises(ValueError, match="steps >= 1"):
-        ad.stream(np.zeros((0, 2)))
+        stream.grad(np.zeros(2))
+    with pytest.raises(ValueError, match=r"shape \(steps, dim\)"):
+        ad.Stream(np.zeros((0, 2)))
 
 
-def test_trace_records_iterates_gradients_and_states():
+def test_a_run_on_a_stream_records_iterates_and_states():
     grads = np.array([[1.0, -2.0], [0.5, 4.0], [3.0, 0.0]])
     opt = ol.AdaGrad(lr=0.1)
-    run = ad.trace(opt, ad.stream(grads), 3, np.zeros(2))
+    run = on_stream(opt, grads, ("r",))
     assert run.thetas.shape == (4, 2)
-    np.testing.assert_array_equal(run.grads, grads)
+    np.testing.assert_array_equal(run.grad_norms, np.linalg.norm(grads, axis=1))
     np.testing.assert_allclose(run.states["r"], np.cumsum(grads**2, axis=0))
     expected = -0.1 * grads / (1e-7 + np.sqrt(run.states["r"]))
-    np.testing.assert_allclose(run.deltas, expected, rtol=1e-12)
+    np.testing.assert_allclose(deltas(run), expected, rtol=1e-12)
 
 
 def test_effective_lr_of_adagrad_falls_like_one_over_root_k():
     opt = ol.AdaGrad(lr=0.5, delta=0.0)
-    run = ad.trace(opt, ad.stream(np.full((400, 1), 2.0)), 400, np.zeros(1))
+    run = on_stream(opt, np.full((400, 1), 2.0), ("r",))
     lr = ad.effective_lr(opt, run.states["r"])[:, 0]
     k = np.arange(1, 401)
     np.testing.assert_allclose(lr, 0.5 / (2.0 * np.sqrt(k)), rtol=1e-12)
@@ -53,16 +63,16 @@ def test_effective_lr_times_the_gradient_is_the_step(inside):
     rng = np.random.default_rng(0)
     grads = rng.standard_normal((30, 3))
     rms = ol.RMSProp(lr=0.01, rho=0.8, delta=1e-3, delta_in_sqrt=inside)
-    run = ad.trace(rms, ad.stream(grads), 30, np.zeros(3))
+    run = on_stream(rms, grads, ("r",))
     np.testing.assert_allclose(
-        run.deltas, -ad.effective_lr(rms, run.states["r"]) * grads, rtol=1e-12
+        deltas(run), -ad.effective_lr(rms, run.states["r"]) * grads, rtol=1e-12
     )
     adam = ol.Adam(lr=0.01, delta=1e-3, delta_in_sqrt=inside)
-    run = ad.trace(adam, ad.stream(grads), 30, np.zeros(3))
+    run = on_stream(adam, grads, ("s", "r", "t"))
     t = run.states["t"]
     s_hat = run.states["s"] / (1 - 0.9 ** t[:, None])
     np.testing.assert_allclose(
-        run.deltas, -ad.effective_lr(adam, run.states["r"], t=t) * s_hat, rtol=1e-12
+        deltas(run), -ad.effective_lr(adam, run.states["r"], t=t) * s_hat, rtol=1e-12
     )
 
 
@@ -75,12 +85,12 @@ def test_effective_lr_rejects_other_optimizers_and_adam_without_t():
 
 def test_uncorrected_first_step_of_adam_is_3_16_eps_with_the_defaults():
     opt = ol.Adam(lr=1e-3, delta=0.0, delta_in_sqrt=False)
-    run = ad.trace(opt, ad.stream(np.ones((50, 1))), 50, np.zeros(1))
+    run = on_stream(opt, np.ones((50, 1)), ("s", "r"))
     uncorrected = np.abs(ad.uncorrected_adam_steps(opt, run)[:, 0]) / 1e-3
     t = np.arange(1, 51)
     np.testing.assert_allclose(uncorrected, (1 - 0.9**t) / np.sqrt(1 - 0.999**t), rtol=1e-12)
     assert uncorrected[0] == pytest.approx(0.1 / math.sqrt(0.001), rel=1e-12)
-    np.testing.assert_allclose(np.abs(run.deltas[:, 0]), 1e-3, rtol=1e-12)  # corrected: eps
+    np.testing.assert_allclose(np.abs(deltas(run)[:, 0]), 1e-3, rtol=1e-12)  # corrected: eps
 
 
 @pytest.mark.parametrize("delta", [1e-8, 1e-6, 1e-2])

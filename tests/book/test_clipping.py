@@ -79,36 +79,6 @@ def test_clipping_arrows_angles(ax):
 # --- the linear recurrence ------------------------------------------------------------------
 
 
-def test_recurrence_gradient_matches_central_differences():
-    rng = np.random.default_rng(0)
-    problem = cx.LinearRecurrence(
-        rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), 7, 0.5 * rng.standard_normal(9)
-    )
-    assert ol.nn.gradient_check(problem.f, problem.grad, problem.x0) < 1e-7
-    q = cx.quarter_turn()
-    assert ol.nn.gradient_check(q.f, q.grad, q.x0) < 1e-7
-
-
-def test_recurrence_accepts_a_stack_of_parameters():
-    q = cx.quarter_turn(T=5)
-    thetas = np.random.default_rng(1).standard_normal((3, 2, 4))
-    values = q.f(thetas)
-    grads = q.grad(thetas)
-    assert values.shape == (3, 2) and grads.shape == (3, 2, 4)
-    assert values[1, 0] == pytest.approx(q.f(thetas[1, 0]), rel=1e-14)
-    np.testing.assert_allclose(grads[2, 1], q.grad(thetas[2, 1]), rtol=1e-13)
-
-
-def test_backward_signals_are_powers_of_w_transposed():
-    rng = np.random.default_rng(2)
-    W, delta, T = rng.standard_normal((3, 3)), rng.standard_normal((3, 1)), 6
-    states = cx.unroll(W, rng.standard_normal((3, 1)), T)
-    _, signals = cx.backward(W, states, delta)
-    for t in range(T + 1):
-        expected = np.linalg.matrix_power(W.T, T - t) @ delta
-        np.testing.assert_allclose(signals[t], expected, rtol=1e-12)
-
-
 def test_quarter_turn_minima_and_curvature():
     q = cx.quarter_turn(T=20)
     assert len(q.roots) == 20
@@ -143,11 +113,6 @@ def test_gradient_depth_measures_the_spectral_radius(ax):
     assert results["down"]["sigma"] > 1
     assert results["down"]["norms"].max() > 2
     assert results["down"]["norms"][-1] < 0.05
-
-
-def test_growth_rate_checks_its_window():
-    with pytest.raises(ValueError, match="start < stop"):
-        cx.growth_rate(np.ones(5), 3, 3)
 
 
 def test_unclipped_runs_fail_and_clipped_runs_train():

@@ -83,39 +83,3 @@ def test_escape_step_needs_iterates():
     history = ol.minimize(problem, ol.SGD(lr=0.1), steps=5, record_iterates=False)
     with pytest.raises(ValueError, match="iterates"):
         hl.escape_step(history)
-
-
-@pytest.mark.parametrize("beta", [0.5, 2.0, 4.0])
-def test_saturated_unit_loss_and_gradient(beta):
-    problem = hl.SaturatedUnit(beta)
-    t = math.tanh(beta)
-    assert problem.f(problem.x0) == pytest.approx(1 + t * t, rel=1e-14)
-    rng = np.random.default_rng(0)
-    theta = problem.x0 + 0.3 * rng.standard_normal(4)
-    h = 1e-6
-    numeric = [(problem.f(theta + h * e) - problem.f(theta - h * e)) / (2 * h) for e in np.eye(4)]
-    assert np.allclose(problem.grad(theta), numeric, rtol=1e-6, atol=1e-9)
-    stack = np.stack([theta, problem.x0])
-    assert np.allclose(problem.f(stack), [problem.f(theta), problem.f(problem.x0)])
-
-
-def test_plateau_gradient_is_exact():
-    problem = hl.SaturatedUnit(3.0)
-    point = problem.plateau_point(w2=0.7)
-    assert problem.f(point) == pytest.approx(1.0, rel=1e-14)
-    g = problem.grad(point)
-    assert g[0] == pytest.approx(-problem.plateau_gradient(w2=0.7), rel=1e-12)
-    assert np.allclose(g[1:], 0, atol=1e-15)
-    assert problem.plateau_gradient() == pytest.approx(2 / math.cosh(3.0) ** 2)
-
-
-def test_plateau_lasts_like_cosh_squared():
-    durations = []
-    for beta in (2.0, 3.0):
-        problem = hl.SaturatedUnit(beta)
-        history = ol.minimize(problem, ol.SGD(lr=0.2), steps=2000, tol=0.5)
-        assert history.stop_reason == "tolerance"
-        durations.append(history.steps)
-    ratio = durations[1] / durations[0]
-    expected = (math.cosh(3.0) / math.cosh(2.0)) ** 2
-    assert abs(ratio / expected - 1) < 0.1, (durations, expected)

@@ -212,3 +212,30 @@ def test_bad_input_names_the_parameter_and_is_refused_before_any_run(call, name)
     with pytest.raises(ValueError, match=name):
         call()
     assert CALLS == []  # no problem was made, so nothing ran
+
+
+def test_score_of_the_last_iterates_is_their_geometric_mean():
+    history = C.run(ol.SGD, 0.005, fixed_quadratic, 0, 60)
+    g = C.gaps(history)
+    assert C.score(history, 60) == g[-1]
+    assert C.score(history, 60, last=10) == pytest.approx(
+        np.exp(np.mean(np.log(g[-10:]))), rel=1e-14
+    )
+    # on a geometric decay the geometric mean of the last 11 gaps is the 6th from the end
+    assert C.score(history, 60, last=11) == pytest.approx(g[-6], rel=1e-6)
+
+
+def test_tune_ranks_by_the_score_of_the_last_iterates():
+    lrs = [1e-3, 1e-2]
+    result = C.tune(ol.SGD, fixed_quadratic, lrs, [0], 40, last=5)
+    for i, lr in enumerate(lrs):
+        history = C.run(ol.SGD, lr, fixed_quadratic, 0, 40)
+        assert result["scores"][i][0] == C.score(history, 40, last=5)
+
+
+@pytest.mark.parametrize("last", [0, 42, 2.5])
+def test_bad_last_is_a_value_error_before_any_run(last):
+    CALLS.clear()
+    with pytest.raises(ValueError, match="last must be"):
+        C.tune(ol.SGD, watched_quadratic, [1e-3, 1e-2], [0], 40, last=last)
+    assert CALLS == []

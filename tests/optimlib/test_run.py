@@ -736,3 +736,94 @@ def test_rate_needs_integer_steps(start, stop):
     h = ol.minimize(Quadratic(), ol.SGD(lr=0.1), 10)
     with pytest.raises(ValueError, match=r"^rate: st"):
         h.rate(start, stop)
+
+
+# --- the rate estimator's options ------------------------------------------------------------
+
+
+def test_rate_is_exact_on_exponentials_with_every_option():
+    k = np.arange(300)
+    for errors, rho in [(0.9**k, 0.9), (3 * 1.05 ** k[:100], 1.05)]:
+        for options in [{}, {"skip": 0.5}, {"floor": 1e-10, "skip": 0.25, "envelope": True}]:
+            assert ol.rate(errors, **options) == pytest.approx(rho, rel=1e-12), options
+
+
+def test_rate_floor_ends_the_span_before_rounding_takes_over():
+    """0.5^k falls below 1e-10 of its start at k = 34; after that the 'errors' are a
+    constant 1e-13 of rounding, which would drag an unfloored rate towards 1."""
+    errors = np.maximum(0.5 ** np.arange(200), 1e-13)
+    assert ol.rate(errors, floor=1e-10) == pytest.approx(0.5, rel=1e-12)
+    assert ol.rate(errors) > 0.85
+
+
+def test_rate_envelope_is_robust_to_oscillation():
+    """|cos| dips to 1e-3 of its size now and then; the envelope ignores the dips (the
+    bound 2e-3 is the wobble of the window maxima of |cos(0.3 k + 0.4)|)."""
+    k = np.arange(600)
+    errors = 0.97**k * np.abs(np.cos(0.3 * k + 0.4))
+    assert ol.rate(errors, floor=1e-10, skip=0.25, envelope=True) == pytest.approx(0.97, rel=2e-3)
+    # the endpoints alone, ending in a dip (|cos| = 0.03 at k = 538), are off by 1%
+    assert abs(ol.rate(errors, start=100, stop=538) / 0.97 - 1) > 5e-3
+
+
+@pytest.mark.parametrize(
+    ("errors", "options", "match"),
+    [
+        ([1.0], {}, "at least 2 finite values"),
+        ([1.0, np.nan, 0.5], {}, "at least 2 finite values"),
+        ([[1.0, 0.5]], {}, "1-D array"),
+        ([1.0, 0.5, 0.25], {"skip": 1.0}, r"skip must be a fraction in \[0, 1\)"),
+        ([1.0, 0.5, 0.25], {"floor": -1.0}, "floor must be"),
+        ([1.0, 0.5, 0.25], {"envelope": True}, "too short for an envelope"),
+        ([1.0, 0.5, 0.25], {"envelope": "yes"}, "envelope must be True or False"),
+    ],
+)
+def test_bad_rate_arguments_are_value_errors(errors, options, match):
+    with pytest.raises(ValueError, match=match):
+        ol.rate(errors, **options)
+
+
+def test_history_rate_passes_its_options_on():
+    problem = Quadratic()
+    h = ol.minimize(problem, ol.Momentum(lr=0.1, alpha=0.6), steps=300)
+    assert h.rate(floor=1e-10, envelope=True) == ol.rate(h.distances(), floor=1e-10, envelope=True)
+
+
+# --- recording the optimizer's state ---------------------------------------------------------
+
+
+def test_record_state_keeps_the_state_after_every_step():
+    problem = Quadratic()
+    opt = ol.Adam(lr=0.05)
+    h = ol.minimize(problem, opt, steps=25, record_state=("s", "r", "t"))
+    assert set(h.states) == {"s", "r", "t"}
+    assert h.states["s"].shape == h.states["r"].shape == (25, 2)
+    np.testing.assert_array_equal(h.states["t"], np.arange(1, 26))
+    for name in ("s", "r"):  # the last entry is the optimizer's state now, bit for bit
+        np.testing.assert_array_equal(h.states[name][-1], opt.state[name])
+    # and step k's state is the one a fresh optimizer holds after k + 1 steps
+    again = ol.Adam(lr=0.05)
+    theta = problem.x0
+    for k in range(3):
+        theta = again.step(theta, problem.grad)
+        np.testing.assert_array_equal(h.states["r"][k], again.state["r"])
+    assert ol.minimize(problem, ol.Adam(lr=0.05), steps=5).states == {}
+
+
+def test_record_state_of_a_diverging_run_stops_with_the_iterates():
+    h = ol.minimize(Quadratic(), ol.Momentum(lr=0.5, alpha=0.9), steps=500, record_state=("v",))
+    assert h.diverged and len(h.states["v"]) == h.steps == len(h.lrs)
+    assert np.isfinite(h.states["v"]).all()
+    np.testing.assert_allclose(np.diff(h.thetas, axis=0), h.states["v"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("record_state", "match"),
+    [("v", "tuple of state names"), ((1,), "tuple of state names"), (("r",), r"holds \['v'\]")],
+)
+def test_bad_record_state_is_a_value_error_and_changes_nothing(record_state, match):
+    opt = ol.Momentum(lr=0.1, alpha=0.5)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=match):
+        ol.minimize(Quadratic(), opt, steps=3, record_state=record_state)
+    assert opt.state_dict() == before
