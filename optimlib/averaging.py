@@ -241,7 +241,7 @@ def averaged_history(history: History, problem, start: int = 0, decay=None) -> H
 
     theta_bar_0 = theta_0; theta_bar_k follows :class:`Averaged`'s rule (the same
     numbers, bit for bit). ``losses`` are ``problem.f(theta_bar_k)``; ``grad_norms``,
-    ``lrs`` and the stopping record are the run's (the averaged run took no steps of its
+    ``lrs``, ``states`` and the stopping record are the run's (the averaged run took no steps of its
     own); ``f_star`` and ``x_star`` carry over, so ``loss_gaps()`` and ``distances()``
     measure the average exactly as they measure the last iterate. Needs the iterates
     (``minimize(..., record_iterates=True)``).
