@@ -6,7 +6,8 @@ in the separate package ``optimlib_book``, which imports this one and never the 
 
 from __future__ import annotations
 
-from . import clipping, compare, nn, problems, schedules
+from . import averaging, clipping, compare, nn, problems, schedules
+from .averaging import Averaged, averaged_history
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
 from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
@@ -21,6 +22,7 @@ __all__ = [
     "Adadelta",
     "Adam",
     "AdamW",
+    "Averaged",
     "DivergenceError",
     "History",
     "Lion",
@@ -29,6 +31,8 @@ __all__ = [
     "Nesterov",
     "Optimizer",
     "RMSProp",
+    "averaged_history",
+    "averaging",
     "clip_by_norm",
     "clip_by_value",
     "clipping",

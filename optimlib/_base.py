@@ -114,18 +114,7 @@ class Optimizer:
         them): they are turned back into the Python numbers a run keeps, so a resumed run
         is bit-identical to an uninterrupted one in float32 as in float64.
         """
-        if not isinstance(state_dict, dict):
-            raise ValueError(
-                f"state_dict must be a dict as state_dict() returns it; got {type(state_dict)}"
-            )
-        name = _checks.scalar(state_dict.get("optimizer"))
-        if name != type(self).__name__:
-            raise ValueError(
-                f"state_dict: saved by {name!r}, cannot be loaded into {type(self).__name__}"
-            )
-        missing = {"k", "hyperparameters", "state"} - set(state_dict)
-        if missing:
-            raise ValueError(f"state_dict: missing {sorted(missing)}")
+        check_saved_by(self, state_dict, {"k", "hyperparameters", "state"})
         k = _checks.nonnegative_int("state_dict['k']", state_dict["k"])
         for key in ("state", "hyperparameters"):
             if not isinstance(state_dict[key], dict):
@@ -176,6 +165,22 @@ class Optimizer:
                 value = value.astype(theta.dtype, copy=False)
             state[name] = value
         return state
+
+
+def check_saved_by(optimizer, state_dict, keys: set) -> None:
+    """A state_dict is a dict, saved by an optimizer of this class, with every key in ``keys``."""
+    if not isinstance(state_dict, dict):
+        raise ValueError(
+            f"state_dict must be a dict as state_dict() returns it; got {type(state_dict)}"
+        )
+    name = _checks.scalar(state_dict.get("optimizer"))
+    if name != type(optimizer).__name__:
+        raise ValueError(
+            f"state_dict: saved by {name!r}, cannot be loaded into {type(optimizer).__name__}"
+        )
+    missing = keys - set(state_dict)
+    if missing:
+        raise ValueError(f"state_dict: missing {sorted(missing)}")
 
 
 def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:

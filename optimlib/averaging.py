@@ -1,0 +1,270 @@
+"""Polyak-Ruppert iterate averaging: report the average of the iterates, not the last one.
+
+SGD with a constant step never settles: its iterates keep jittering around a minimizer
+at a distance set by the step (the noise floor). Their average jitters far less.
+Polyak & Juditsky (1992) and Ruppert (1988) showed that averaging the iterates of SGD
+with slowly decreasing steps reaches the best rate any method can reach from noisy
+gradients; Bach & Moulines (2013) that for least squares a constant step suffices.
+
+Two ways to use it, which compute the same numbers bit for bit (both use
+:func:`average_update`):
+
+* :class:`Averaged` wraps any optimizer; its state holds the average, so the average is
+  saved and resumed with the run, and is there even when iterates are not recorded::
+
+      opt = ol.Averaged(ol.SGD(lr=0.05), start=100)
+      history = ol.minimize(problem, opt, 1000, batch_size=10, rng=rng)
+      opt.average                       # theta_bar after 1000 steps
+
+* :func:`averaged_history` turns a recorded :class:`~optimlib.run.History` into the
+  History of its averaged iterates, measured like the plain one (``loss_gaps()``,
+  ``distances()``, ``rate()``).
+
+The average after k steps is over the iterates theta_j with start < j <= k (the first
+``start`` steps are a burn-in, as in stochastic weight averaging; ``start = k/2`` for a
+known horizon k is suffix averaging). Until averaging begins it is the iterate itself.
+``decay`` = rho in [0, 1) replaces the uniform average by an exponential moving average,
+theta_bar <- rho theta_bar + (1 - rho) theta (its first value is the first iterate, as
+in ``torch.optim.swa_utils.AveragedModel``).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+
+from . import _checks
+from ._base import DivergenceError, Optimizer, check_saved_by
+from ._checks import Hyperparameter
+from .run import History
+
+__all__ = ["Averaged", "average_update", "averaged_history"]
+
+
+def _decay(name: str, value):
+    """None (the uniform average) or an EMA decay rate rho in [0, 1)."""
+    return None if value is None else _checks.unit_interval(name, value)
+
+
+def average_update(theta_bar, theta, n: int, decay=None) -> np.ndarray:
+    """The average after ``theta``, the n-th iterate averaged (n >= 1), joined it: a new array.
+
+    Uniform: theta_bar + (theta - theta_bar) / n, the running mean of n iterates (the
+    form ``torch.optim.swa_utils.AveragedModel`` uses, which never sums n iterates and
+    so never overflows). EMA: theta_bar + (1 - rho) (theta - theta_bar), which is
+    rho theta_bar + (1 - rho) theta written so that equal iterates average to exactly
+    themselves (torch's ``lerp``). For n = 1 both are theta itself (a copy), whatever
+    theta_bar holds.
+    """
+    n = _checks.positive_int("n", n)
+    decay = _decay("decay", decay)
+    theta = np.asarray(theta)
+    if n == 1:
+        return theta.copy()
+    theta_bar = np.asarray(theta_bar)
+    if theta_bar.shape != theta.shape:
+        raise ValueError(
+            f"theta_bar has shape {theta_bar.shape}; it must match theta's shape {theta.shape}"
+        )
+    if decay is None:
+        return theta_bar + (theta - theta_bar) / n
+    return theta_bar + (1 - decay) * (theta - theta_bar)
+
+
+class Averaged(Optimizer):
+    """Polyak-Ruppert averaging of any optimizer's iterates (Polyak & Juditsky 1992).
+
+    Each step is the wrapped optimizer's step; the returned iterate is its iterate
+    (the run goes on from the last iterate, not from the average). Then
+
+        n <- n + 1;  theta_bar <- theta_bar + (theta - theta_bar) / n     (after ``start`` steps)
+        theta_bar <- theta                                               (before)
+
+    or theta_bar <- theta_bar + (1 - rho) (theta - theta_bar) with ``decay`` = rho (an EMA).
+
+    Parameters: ``optimizer``, an optimlib optimizer (not itself an Averaged); ``start``,
+    an integer >= 0, the steps before averaging begins; ``decay``, None (uniform
+    average) or a number in [0, 1). ``lr`` is the wrapped optimizer's.
+    Conventions: ``torch.optim.swa_utils.AveragedModel(model)`` with
+    ``update_parameters`` called after every optimizer step from step ``start`` on holds
+    the same average; with ``multi_avg_fn=get_ema_multi_avg_fn(rho)`` the same EMA.
+    State: ``theta_bar`` (the average), ``n`` (iterates averaged); the wrapped
+    optimizer's own state is ``opt.optimizer.state``. ``state_dict`` saves both.
+    """
+
+    start = Hyperparameter(_checks.nonnegative_int)
+    decay = Hyperparameter(_decay)
+
+    def __init__(self, optimizer, start=0, decay=None):
+        if not isinstance(optimizer, Optimizer) or isinstance(optimizer, Averaged):
+            raise ValueError(
+                f"optimizer must be an optimlib optimizer such as ol.SGD(lr=0.1) (not an "
+                f"Averaged one); got {optimizer!r}"
+            )
+        self.start, self.decay = start, decay
+        self.optimizer = optimizer
+        self.reset()
+
+    # the step counter and the learning rate are the wrapped optimizer's
+    @property
+    def k(self) -> int:
+        return self.optimizer.k
+
+    @k.setter
+    def k(self, value) -> None:
+        self.optimizer.k = value
+
+    @property
+    def lr(self):
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self.optimizer.lr = value
+
+    def hyperparameters(self) -> dict:
+        return {"start": self.start, "decay": self.decay}
+
+    @property
+    def average(self) -> np.ndarray | None:
+        """theta_bar: the average of the iterates so far (None before the first step)."""
+        return self.state.get("theta_bar")
+
+    def reset(self) -> None:
+        self.optimizer.reset()
+        self.state = {}
+
+    def init_state(self, theta):
+        return {"theta_bar": np.zeros_like(theta), "n": 0}
+
+    def step(self, theta, grad_fn) -> np.ndarray:
+        """The wrapped optimizer's step, then the average takes in the new iterate."""
+        before = (self.optimizer.k, self.optimizer.state)  # never written in place
+        new_theta = self.optimizer.step(theta, grad_fn)
+        state = self.state or self.init_state(new_theta)
+        theta_bar, n = state["theta_bar"], state["n"]
+        if theta_bar.shape != new_theta.shape:
+            self.optimizer.k, self.optimizer.state = before
+            raise ValueError(
+                f"theta has shape {new_theta.shape} but the average has shape "
+                f"{theta_bar.shape}; call reset() before optimizing a new problem"
+            )
+        if self.optimizer.k > self.start:
+            n += 1
+            with np.errstate(over="ignore", invalid="ignore"):
+                theta_bar = average_update(
+                    theta_bar.astype(new_theta.dtype, copy=False), new_theta, n, self.decay
+                )
+        else:
+            theta_bar = new_theta.copy()
+        if not _checks.all_finite(theta_bar):
+            self.optimizer.k, self.optimizer.state = before
+            raise DivergenceError(
+                f"step {before[0]}: the average theta_bar is not finite; the state is unchanged",
+                before[0],
+            )
+        self.state = {"theta_bar": theta_bar, "n": n}
+        return new_theta
+
+    def state_dict(self) -> dict:
+        return {
+            "optimizer": type(self).__name__,
+            "k": self.k,
+            "hyperparameters": self.hyperparameters(),
+            "state": copy.deepcopy(self.state),
+            "wrapped": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the average and the wrapped optimizer; on a bad dict raise, change nothing."""
+        check_saved_by(self, state_dict, {"k", "hyperparameters", "state", "wrapped"})
+        wrapped = copy.deepcopy(self.optimizer)
+        wrapped.load_state_dict(state_dict["wrapped"])  # raises on a bad wrapped state
+        k = _checks.nonnegative_int("state_dict['k']", state_dict["k"])
+        if k != wrapped.k:
+            raise ValueError(
+                f"state_dict['k'] = {k} must equal the wrapped optimizer's k = {wrapped.k}"
+            )
+        hyperparameters = state_dict["hyperparameters"]
+        if not isinstance(hyperparameters, dict) or set(hyperparameters) != {"start", "decay"}:
+            raise ValueError(
+                f"state_dict['hyperparameters'] must name ['decay', 'start']; got "
+                f"{hyperparameters!r}"
+            )
+        start = _checks.nonnegative_int(
+            "state_dict['hyperparameters']['start']", hyperparameters["start"]
+        )
+        decay = _decay("state_dict['hyperparameters']['decay']", hyperparameters["decay"])
+        state = _loaded_average(state_dict["state"], k, start)
+        self.optimizer = wrapped
+        self.start, self.decay, self.state = start, decay, state
+
+    def __repr__(self) -> str:
+        return f"Averaged({self.optimizer!r}, start={self.start!r}, decay={self.decay!r})"
+
+
+def _loaded_average(state, k: int, start: int) -> dict:
+    """A saved {"theta_bar", "n"}, checked: empty before the first step, n = max(k - start, 0)."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state_dict['state'] must be a dict; got {state!r}")
+    expected = {"theta_bar", "n"} if k > 0 else set()
+    if set(state) != expected:
+        raise ValueError(
+            f"state_dict['state'] after k = {k} steps must hold {sorted(expected)}; "
+            f"got {sorted(state)}"
+        )
+    if k == 0:
+        return {}
+    n = _checks.nonnegative_int("state_dict['state']['n']", state["n"])
+    if n != max(k - start, 0):
+        raise ValueError(
+            f"state_dict['state']['n'] must be max(k - start, 0) = {max(k - start, 0)} "
+            f"(iterates averaged after k = {k} steps from start = {start}); got {n}"
+        )
+    theta_bar = state["theta_bar"]
+    if isinstance(theta_bar, np.floating):  # a 0-d average read back as a numpy scalar
+        theta_bar = np.asarray(theta_bar)
+    if not isinstance(theta_bar, np.ndarray) or theta_bar.dtype not in _checks.PARAMETER_DTYPES:
+        raise ValueError(
+            "state_dict['state']['theta_bar'] must be a float32 or float64 numpy array; "
+            f"got {theta_bar!r}"
+        )
+    if not _checks.all_finite(theta_bar):
+        raise ValueError("state_dict['state']['theta_bar'] must be finite; it contains NaN or inf")
+    return {"theta_bar": theta_bar.copy(), "n": n}
+
+
+def averaged_history(history: History, problem, start: int = 0, decay=None) -> History:
+    """The History of the averaged iterates theta_bar_k of a recorded run, k = 0 .. steps.
+
+    theta_bar_0 = theta_0; theta_bar_k follows :class:`Averaged`'s rule (the same
+    numbers, bit for bit). ``losses`` are ``problem.f(theta_bar_k)``; ``grad_norms``,
+    ``lrs``, ``states`` and the stopping record are the run's (the averaged run took no steps of its
+    own); ``f_star`` and ``x_star`` carry over, so ``loss_gaps()`` and ``distances()``
+    measure the average exactly as they measure the last iterate. Needs the iterates
+    (``minimize(..., record_iterates=True)``).
+    """
+    if not isinstance(history, History):
+        raise ValueError(f"history must be an optimlib History; got {type(history).__name__}")
+    if history.thetas is None:
+        raise ValueError(
+            "history: the run did not record its iterates; run minimize(..., "
+            "record_iterates=True), or wrap the optimizer in ol.Averaged"
+        )
+    start = _checks.nonnegative_int("start", start)
+    decay = _decay("decay", decay)
+    averages = [history.thetas[0].copy()]
+    n = 0
+    for k in range(1, len(history.thetas)):
+        if k > start:
+            n += 1
+            averages.append(average_update(averages[-1], history.thetas[k], n, decay))
+        else:
+            averages.append(history.thetas[k].copy())
+    thetas = np.array(averages)
+    losses = np.array([float(problem.f(theta)) for theta in thetas])
+    return dataclasses.replace(
+        history, label=f"{history.label} (averaged)", losses=losses, thetas=thetas
+    )
