@@ -6,27 +6,31 @@ in the separate package ``optimlib_book``, which imports this one and never the 
 
 from __future__ import annotations
 
-from . import clipping, compare, nn, problems, schedules
+from . import clipping, compare, nn, problems, schedules, second_order
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
 from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
 from .run import History, minimize
+from .second_order import LBFGS, ConjugateGradient, Newton
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LBFGS",
     "SGD",
     "AMSGrad",
     "AdaGrad",
     "Adadelta",
     "Adam",
     "AdamW",
+    "ConjugateGradient",
     "DivergenceError",
     "History",
     "Lion",
     "Momentum",
     "Nadam",
     "Nesterov",
+    "Newton",
     "Optimizer",
     "RMSProp",
     "clip_by_norm",
@@ -37,4 +41,5 @@ __all__ = [
     "nn",
     "problems",
     "schedules",
+    "second_order",
 ]

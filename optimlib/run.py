@@ -26,7 +26,10 @@ class History:
 
     ``losses[k]`` is f(theta_k) (the full objective, even when steps used minibatches);
     ``grad_norms[k]`` and ``lrs[k]`` belong to step k, which moved theta_k to theta_{k+1}
-    (the norm is of the gradient as the oracle returned it, before any clipping).
+    (the norm is of the gradient as the oracle returned it, before any clipping; for a
+    line-search method, of the last gradient its search computed, at theta_{k+1}).
+    ``f_evals`` and ``hess_evals`` count the calls of f and of the Hessian by methods
+    that need them (:mod:`optimlib.second_order`), not the loop's own recording of f.
     """
 
     label: str
@@ -40,6 +43,8 @@ class History:
     stop_reason: str = "max_steps"
     f_star: float | None = None
     x_star: np.ndarray | None = field(default=None, repr=False)
+    f_evals: int = 0
+    hess_evals: int = 0
 
     @property
     def steps(self) -> int:
@@ -153,7 +158,10 @@ def minimize(
     iterate (DivergenceError), a non-finite loss, or a loss above ``max_loss``; the step
     is recorded in ``History.diverged_at`` and ``stop_reason`` says which ("diverged" or
     "max_loss"). The optimizer is reset first unless
-    ``reset=False`` (to continue a run).
+    ``reset=False`` (to continue a run). An optimizer that needs more than gradients
+    (``optimizer.oracles``, e.g. ("f",) or ("hess",)) gets ``problem.f`` / ``problem.hess``;
+    one that compares values of f (a line search) needs full gradients: no ``batch_size``
+    and no clipping.
     """
     if not isinstance(optimizer, Optimizer):
         raise ValueError(
@@ -164,6 +172,12 @@ def minimize(
         record_iterates = _checks.boolean("record_iterates", record_iterates)
     reset = _checks.boolean("reset", reset)
     oracle = _gradient_oracle(problem, grad_fn, batch_size, rng)
+    oracles = {name: _Counted(getattr(problem, name)) for name in getattr(optimizer, "oracles", ())}
+    if "f" in oracles and (batch_size, max_norm, clip_value) != (None, None, None):
+        raise ValueError(
+            f"batch_size, max_norm, clip_value: {type(optimizer).__name__} searches along a "
+            f"line with values of f and needs the full, unclipped gradient; leave them None"
+        )
     if max_norm is not None or clip_value is not None:
         clip(np.zeros(1), max_norm, clip_value)  # check both thresholds before the run
         oracle.clip = lambda g: clip(g, max_norm, clip_value)
@@ -185,7 +199,7 @@ def minimize(
 
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is recorded, not warned
         thetas, losses, grad_norms, lrs, diverged_at, stop_reason = _loop(
-            problem, optimizer, oracle, theta, steps, tol, f_star, max_loss
+            problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss
         )
 
     return History(
@@ -200,10 +214,12 @@ def minimize(
         stop_reason=stop_reason,
         f_star=f_star,
         x_star=getattr(problem, "x_star", None),
+        f_evals=oracles["f"].calls if "f" in oracles else 0,
+        hess_evals=oracles["hess"].calls if "hess" in oracles else 0,
     )
 
 
-def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
+def _loop(problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss):
     """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
 
     A run "diverges at step k" when step k fails to produce an acceptable theta_{k+1}:
@@ -223,7 +239,7 @@ def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss):
             return thetas, losses, grad_norms, lrs, None, "tolerance"
         eps = optimizer.lr_at(optimizer.k)
         try:
-            theta = optimizer.step(theta, oracle)
+            theta = optimizer.step(theta, oracle, **oracles)
         except DivergenceError:
             return thetas, losses, grad_norms, lrs, k, "diverged"
         loss = float(problem.f(theta))
@@ -253,6 +269,17 @@ class _CountingOracle:
         self.calls += 1
         self.last_norm = norm(g)
         return g if self.clip is None else self.clip(g)
+
+
+class _Counted:
+    """A problem's f or Hessian, counting its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, theta):
+        self.calls += 1
+        return self.fn(theta)
 
 
 def _gradient_oracle(problem, grad_fn, batch_size, rng) -> _CountingOracle:
