@@ -177,12 +177,12 @@ class Newton(_OracleOptimizer):
 
     def update(self, theta, g, eps):
         H = self.hessian(theta)
+        H_damped = H + self.damping * np.eye(len(H), dtype=H.dtype)
         try:
-            step = np.linalg.solve(H + self.damping * np.eye(len(H), dtype=H.dtype), g.ravel())
+            step = np.linalg.solve(H_damped, g.ravel())
         except np.linalg.LinAlgError:
-            raise DivergenceError(
-                f"step {self.k}: H + damping I is singular; increase damping", self.k
-            ) from None
+            message = f"step {self.k}: H + damping I is singular; increase damping"
+            raise DivergenceError(message, self.k) from None
         theta = theta - eps * step.reshape(theta.shape)
         return theta, {}
 
@@ -234,9 +234,13 @@ class ConjugateGradient(_OracleOptimizer):
             d = -g
         if self.line_search == "exact":
             curvature = np.vdot(d, self.hessian(theta) @ d.ravel())
-            if np.any(d) and not curvature > 0:
-                raise DivergenceError(f"step {self.k}: d^T H d <= 0, no minimum along d", self.k)
-            t = -np.vdot(g, d) / curvature if np.any(d) else 0.0  # d = 0 at a stationary point
+            if not np.any(d):  # g = 0: a stationary point
+                t = 0.0
+            elif curvature > 0:
+                t = -np.vdot(g, d) / curvature
+            else:
+                message = f"step {self.k}: d^T H d <= 0, no minimum along d"
+                raise DivergenceError(message, self.k)
         else:
             t0 = eps if t == 0 else t * slope_prev / np.vdot(g, d)
             t, _ = self.wolfe_step(theta, g, d, t0, self.c1, self.c2)
@@ -279,18 +283,18 @@ class LBFGS(_OracleOptimizer):
 
     def direction(self, g, S, Y):
         """-H_k g by the two-loop recursion (Nocedal & Wright, Algorithm 7.4)."""
-        pairs = [(s, y, 1 / np.vdot(y, s)) for s, y in zip(S, Y, strict=True) if np.vdot(y, s) > 0]
+        pairs = [(s, y) for s, y in zip(S, Y, strict=True) if np.vdot(y, s) > 0]
+        rhos = [1 / np.vdot(y, s) for s, y in pairs]
         q, alphas = g, []
-        for s, y, rho in reversed(pairs):
+        for (s, y), rho in zip(reversed(pairs), reversed(rhos), strict=True):
             alphas.append(rho * np.vdot(s, q))
             q = q - alphas[-1] * y
-        gamma = (
-            np.vdot(pairs[-1][0], pairs[-1][1]) / np.vdot(pairs[-1][1], pairs[-1][1])
-            if pairs
-            else 1.0
-        )
+        gamma = 1.0  # H_0 = gamma I, scaled by the newest pair (N & W eq. 7.20)
+        if pairs:
+            s, y = pairs[-1]
+            gamma = np.vdot(s, y) / np.vdot(y, y)
         r = gamma * q
-        for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
+        for (s, y), rho, alpha in zip(pairs, rhos, reversed(alphas), strict=True):
             r = r + s * (alpha - rho * np.vdot(y, r))
         return -r
 

@@ -40,6 +40,7 @@ __all__ = [
     "draw_memory",
     "draw_termination",
     "evenly_spread",
+    "rates_table",
     "saddle_factor",
     "saddle_panel",
 ]
@@ -175,6 +176,15 @@ def compute_cg_rates(kappas=(10.0, 100.0, 1000.0), n=300, target=1e-6, steps=200
         out["gd"].append((kappa - 1) / (kappa + 1))
     out["target"] = target
     return out
+
+
+def rates_table(result) -> str:
+    """The rates of :func:`compute_cg_rates` as a fixed-width table."""
+    lines = ["kappa  steps  measured rate  bound's rate  gradient descent's"]
+    rows = zip(*(result[key] for key in ("kappas", "steps", "rates", "theory", "gd")), strict=True)
+    for kappa, k, rate, theory, gd in rows:
+        lines.append(f"{kappa:5.0f}  {k:5d}  {rate:13.3f}  {theory:12.3f}  {gd:18.4f}")
+    return "\n".join(lines)
 
 
 def draw_cg_rates(ax, result) -> None:

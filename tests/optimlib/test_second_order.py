@@ -216,11 +216,16 @@ def test_cg_error_stays_below_the_sqrt_kappa_bound(kappa):
 
 def test_lbfgs_steps_to_tolerance_fall_with_memory():
     """More pairs, a better inverse-Hessian model, fewer steps (measured on a kappa = 1e3
-    quadratic in 50 dimensions: 196, 190, 175, 164, 150, 132, 99 steps for m = 1 .. 50)."""
+    quadratic in 50 dimensions: 196, 164, 132, 99 steps for m = 1, 5, 20, 50).
+
+    The counts move by a few steps with the last bits of the arithmetic (with another
+    CPU's BLAS kernels: 189, 162, 133, 99; and m = 2 then took more steps than m = 1), so
+    the memories compared are far apart and each must save more than 10 steps.
+    """
     q = Quadratic.with_condition_number(1e3, dim=50, rng=np.random.default_rng(2))
     tol = 1e-10 * (q.f(q.x0) - q.f_star)
-    steps = [run(q, ol.LBFGS(m=m), 2000, tol=tol).steps for m in (1, 2, 3, 5, 10, 20, 50)]
-    assert all(a >= b for a, b in itertools.pairwise(steps)), steps
+    steps = [run(q, ol.LBFGS(m=m), 2000, tol=tol).steps for m in (1, 5, 20, 50)]
+    assert all(a > b + 10 for a, b in itertools.pairwise(steps)), steps
     assert steps[-1] < 0.6 * steps[0], steps
 
 
