@@ -6,16 +6,18 @@ in the separate package ``optimlib_book``, which imports this one and never the 
 
 from __future__ import annotations
 
-from . import averaging, clipping, compare, nn, problems, schedules
+from . import averaging, clipping, compare, nn, problems, schedules, second_order
 from .averaging import Averaged, averaged_history
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
 from .optimizers_extra import Adadelta, AdamW, AMSGrad, Lion, Nadam
 from .run import History, minimize, rate
+from .second_order import LBFGS, ConjugateGradient, Newton
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LBFGS",
     "SGD",
     "AMSGrad",
     "AdaGrad",
@@ -23,12 +25,14 @@ __all__ = [
     "Adam",
     "AdamW",
     "Averaged",
+    "ConjugateGradient",
     "DivergenceError",
     "History",
     "Lion",
     "Momentum",
     "Nadam",
     "Nesterov",
+    "Newton",
     "Optimizer",
     "RMSProp",
     "averaged_history",
@@ -42,4 +46,5 @@ __all__ = [
     "problems",
     "rate",
     "schedules",
+    "second_order",
 ]

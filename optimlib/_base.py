@@ -43,6 +43,9 @@ class Optimizer:
     """Base class: subclasses write ``init_state`` and ``update`` (and ``gradient_point``)."""
 
     lr = Hyperparameter(_checks.learning_rate)
+    # State arrays that hold a stack of m theta-shaped vectors, shape (m, *theta.shape)
+    # (L-BFGS's memory); every other state array has theta's shape.
+    stacked_state: tuple[str, ...] = ()
 
     def __init__(self, lr):
         self.lr = lr
@@ -130,7 +133,11 @@ class Optimizer:
             key: _loaded_state_value(key, value, template[key])
             for key, value in state_dict["state"].items()
         }
-        shapes = {np.shape(v) for v in state.values() if isinstance(v, np.ndarray)}
+        shapes = {
+            np.shape(v)[1:] if key in self.stacked_state else np.shape(v)
+            for key, v in state.items()
+            if isinstance(v, np.ndarray)
+        }
         if len(shapes) > 1:
             raise ValueError(f"state_dict['state']: arrays of different shapes {sorted(shapes)}")
         trial = copy.copy(self)  # check every hyperparameter before touching self
@@ -157,7 +164,8 @@ class Optimizer:
         state = {}
         for name, value in self.state.items():
             if isinstance(value, np.ndarray):
-                if value.shape != theta.shape:
+                shape = value.shape[1:] if name in self.stacked_state else value.shape
+                if shape != theta.shape:
                     raise ValueError(
                         f"theta has shape {theta.shape} but the state {name!r} has shape "
                         f"{value.shape}; call reset() before optimizing a new problem"

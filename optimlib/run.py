@@ -27,7 +27,10 @@ class History:
     ``losses[k]`` is f(theta_k) (the full objective, even when steps used minibatches);
     ``grad_norms[k]``, ``lrs[k]`` and ``states[name][k]`` belong to step k, which moved
     theta_k to theta_{k+1} (the norm is of the gradient as the oracle returned it, before
-    any clipping; the state is the optimizer's after the step, e.g. v_{k+1}).
+    any clipping, and for a line-search method of the last gradient its search computed,
+    at theta_{k+1}; the state is the optimizer's after the step, e.g. v_{k+1}).
+    ``f_evals`` and ``hess_evals`` count the calls of f and of the Hessian by methods
+    that need them (:mod:`optimlib.second_order`), not the loop's own recording of f.
     """
 
     label: str
@@ -42,6 +45,8 @@ class History:
     f_star: float | None = None
     x_star: np.ndarray | None = field(default=None, repr=False)
     states: dict = field(default_factory=dict, repr=False)
+    f_evals: int = 0
+    hess_evals: int = 0
 
     @property
     def steps(self) -> int:
@@ -197,7 +202,10 @@ def minimize(
     is recorded in ``History.diverged_at`` and ``stop_reason`` says which ("diverged" or
     "max_loss"). ``record_state`` names entries of the optimizer's state (e.g. ``("v",)``)
     to keep after every step in ``History.states``. The optimizer is reset first unless
-    ``reset=False`` (to continue a run).
+    ``reset=False`` (to continue a run). An optimizer that needs more than gradients
+    (``optimizer.oracles``, e.g. ("f",) or ("hess",)) gets ``problem.f`` / ``problem.hess``;
+    one that compares values of f (a line search) needs full gradients: no ``batch_size``
+    and no clipping.
     """
     if not isinstance(optimizer, Optimizer):
         raise ValueError(
@@ -208,6 +216,12 @@ def minimize(
         record_iterates = _checks.boolean("record_iterates", record_iterates)
     reset = _checks.boolean("reset", reset)
     oracle = _gradient_oracle(problem, grad_fn, batch_size, rng)
+    oracles = {name: _Counted(getattr(problem, name)) for name in getattr(optimizer, "oracles", ())}
+    if "f" in oracles and (batch_size, max_norm, clip_value) != (None, None, None):
+        raise ValueError(
+            f"batch_size, max_norm, clip_value: {type(optimizer).__name__} searches along a "
+            f"line with values of f and needs the full, unclipped gradient; leave them None"
+        )
     if max_norm is not None or clip_value is not None:
         clip(np.zeros(1), max_norm, clip_value)  # check both thresholds before the run
         oracle.clip = lambda g: clip(g, max_norm, clip_value)
@@ -231,7 +245,7 @@ def minimize(
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is recorded, not warned
         states = {name: [] for name in record_state}
         thetas, losses, grad_norms, lrs, diverged_at, stop_reason = _loop(
-            problem, optimizer, oracle, theta, steps, tol, f_star, max_loss, states
+            problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss, states
         )
 
     return History(
@@ -247,6 +261,8 @@ def minimize(
         f_star=f_star,
         x_star=getattr(problem, "x_star", None),
         states={name: np.array(values) for name, values in states.items()},
+        f_evals=oracles["f"].calls if "f" in oracles else 0,
+        hess_evals=oracles["hess"].calls if "hess" in oracles else 0,
     )
 
 
@@ -264,7 +280,7 @@ def _state_names(names, state: dict) -> tuple:
     return tuple(names)
 
 
-def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss, states):
+def _loop(problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss, states):
     """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
 
     A run "diverges at step k" when step k fails to produce an acceptable theta_{k+1}:
@@ -284,7 +300,7 @@ def _loop(problem, optimizer, oracle, theta, steps, tol, f_star, max_loss, state
             return thetas, losses, grad_norms, lrs, None, "tolerance"
         eps = optimizer.lr_at(optimizer.k)
         try:
-            theta = optimizer.step(theta, oracle)
+            theta = optimizer.step(theta, oracle, **oracles)
         except DivergenceError:
             return thetas, losses, grad_norms, lrs, k, "diverged"
         loss = float(problem.f(theta))
@@ -316,6 +332,17 @@ class _CountingOracle:
         self.calls += 1
         self.last_norm = norm(g)
         return g if self.clip is None else self.clip(g)
+
+
+class _Counted:
+    """A problem's f or Hessian, counting its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, theta):
+        self.calls += 1
+        return self.fn(theta)
 
 
 def _gradient_oracle(problem, grad_fn, batch_size, rng) -> _CountingOracle:
