@@ -56,6 +56,7 @@ __all__ = [
     "draw_online",
     "draw_warmup",
     "effective_step",
+    "end_distance",
     "noise_decay",
     "online_run",
     "overshoot_and_settle",
@@ -510,3 +511,11 @@ def draw_warmup(axd: dict, schedules: dict, result: dict, peak: float, steps: in
     ax_f.set_ylabel("final training loss")
     ax_f.set_title(f"after {steps} steps, {len(result['peaks'])} peak rates")
     ax_f.legend(loc="upper center")
+
+
+def end_distance(history: History) -> str:
+    """Where a run ended, for a table: its final distance to the minimum, or the step at
+    which it diverged."""
+    if history.diverged:
+        return f"div. at {history.diverged_at}"
+    return f"{history.distances()[-1]:.2e}"

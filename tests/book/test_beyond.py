@@ -219,3 +219,10 @@ def test_lion_vs_adam_uses_the_tuners_choice_and_reruns_it_with_iterates():
     lion = tuned["Lion"]["best_run"]
     # every coordinate of every Lion step moves by exactly eps
     np.testing.assert_allclose(np.abs(np.diff(lion.thetas, axis=0)), tuned["Lion"]["best_lr"])
+
+
+def test_end_distance_says_where_a_run_ended():
+    quad = ol.problems.Quadratic.with_condition_number(10.0)
+    runs = bd.scaled_runs(quad, {"sgd": lambda: ol.SGD(lr=0.05)}, [1.0, 100.0], 20)
+    assert bd.end_distance(runs["sgd", 1.0]) == f"{runs['sgd', 1.0].distances()[-1]:.2e}"
+    assert bd.end_distance(runs["sgd", 100.0]) == f"div. at {runs['sgd', 100.0].diverged_at}"
