@@ -17,6 +17,13 @@ Two small drivers that feed an optimizer gradients which do not come from a
 * :func:`panel`: the explorer. For one weight decay ``lam``, the mean of theta after
   ``steps`` steps against the noise scale, for Adam with an L2 term and for AdamW, with
   the decoupled prediction (1 - eps lam)^steps dashed.
+
+And the measurements of the other sections: :func:`decoupled_gap` (an SGD run on an L2
+penalty against the decoupled update), :func:`overshoot_and_settle` (Nadam against Adam),
+:func:`effective_step` (AMSGrad against Adam), :func:`adadelta_steps` and
+:func:`scaled_runs` (Adadelta's slow start and its invariance to the loss's scale),
+:func:`compute_lion_vs_adam` (the learning rates of Lion and Adam, tuned by
+:func:`optimlib.compare.tune`).
 """
 
 from __future__ import annotations
@@ -26,19 +33,36 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimlib import _checks
+from optimlib.compare import run as compare_run
+from optimlib.compare import tune
 from optimlib.optimizers import Adam, Optimizer
-from optimlib.optimizers_extra import AdamW
+from optimlib.optimizers_extra import Adadelta, AdamW, Lion
+from optimlib.run import History, minimize
 
 from . import plot
+from .adaptive import Stream
 
 __all__ = [
+    "NADAM_NAMES",
     "OnlineRun",
+    "adadelta_steps",
+    "compute_lion_vs_adam",
     "compute_warmup",
     "dead_units",
+    "decoupled_gap",
+    "draw_adadelta",
+    "draw_lr_grid",
+    "draw_nadam",
+    "draw_online",
+    "draw_warmup",
+    "effective_step",
+    "end_distance",
     "noise_decay",
     "online_run",
+    "overshoot_and_settle",
     "panel",
     "reddi_gradient",
+    "scaled_runs",
     "train",
     "warmup_table",
 ]
@@ -54,21 +78,9 @@ def noise_decay(
     normal draw, plus ``l2 * theta_i`` (an L2 penalty l2/2 ||theta||^2 in the loss). Every
     coordinate starts at ``theta0``. Returns an array of shape (steps + 1, number of
     distinct sigmas): column j is the mean of theta_k over the coordinates whose scale is
-    the j-th smallest distinct value of ``sigmas``. Arguments are checked before the
-    optimizer is reset, so a refused call leaves it as it was.
+    the j-th smallest distinct value of ``sigmas``.
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
-    allowed = "a non-empty 1-d array of finite numbers > 0"
-    if sigmas.ndim != 1 or sigmas.size == 0:
-        raise ValueError(f"sigmas must be {allowed}; got shape {sigmas.shape}")
-    bad = sigmas[~(np.isfinite(sigmas) & (sigmas > 0))]
-    if bad.size:
-        raise ValueError(f"sigmas must be {allowed}; got entries {bad.tolist()}")
-    steps = _checks.nonnegative_int("steps", steps)
-    l2 = _checks.nonnegative("l2", l2)
-    theta0 = _checks.finite("theta0", theta0)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng: give an explicit np.random.Generator")
     levels, group = np.unique(sigmas, return_inverse=True)
     counts = np.bincount(group)
     optimizer.reset()
@@ -114,14 +126,8 @@ def online_run(optimizer: Optimizer, steps: int, C: float = 3.0, x0: float = 0.0
 
     The sum of three consecutive losses is (C - 2) x, so for C > 2 the best fixed point
     is x = -1. After every step the iterate is projected back onto [-1, 1] (clipped): the
-    constraint belongs to the problem, not to the optimizer. Arguments are checked before
-    the optimizer is reset, so a refused call leaves it as it was.
+    constraint belongs to the problem, not to the optimizer.
     """
-    steps = _checks.nonnegative_int("steps", steps)
-    C = _checks.positive("C", C)
-    x0 = _checks.finite("x0", x0)
-    if not -1 <= x0 <= 1:
-        raise ValueError(f"x0 must be a number in [-1, 1] (the problem's interval); got {x0!r}")
     optimizer.reset()
     x = np.array([x0])
     xs, states = [x0], {}
@@ -193,8 +199,7 @@ def train(problem, lr, steps: int, batch_size: int, seed: int, record: int | Non
     full training loss is computed only for k = 0 .. ``record`` (every step when None),
     which is most of a run's cost. Returns the recorded losses and the final parameters.
     """
-    steps = _checks.nonnegative_int("steps", steps)
-    last = steps if record is None else min(_checks.nonnegative_int("record", record), steps)
+    last = steps if record is None else min(record, steps)
     oracle = problem.oracle(batch_size, _rng(seed))
     adam = Adam(lr=lr, delta_in_sqrt=False)
     theta = np.array(problem.x0, dtype=np.float64)
@@ -304,4 +309,213 @@ def warmup_table(result: dict, early: int) -> str:
 
 
 def _rng(seed) -> np.random.Generator:
-    return np.random.default_rng(_checks.nonnegative_int("seed", seed))
+    return np.random.default_rng(seed)
+
+
+# --- the measurements of the other sections ---------------------------------------------------
+
+
+def decoupled_gap(problem, run: History, eps: float, lam: float) -> float:
+    """The largest difference between the iterates of ``run`` (SGD with step ``eps`` on f
+    plus (lam/2) ||theta||^2) and the decoupled update (1 - eps lam) theta - eps grad f."""
+    old, new = run.thetas[:-1], run.thetas[1:]
+    grads = np.array([problem.grad(theta) for theta in old])
+    return float(np.max(np.abs(new - ((1 - eps * lam) * old - eps * grads))))
+
+
+def overshoot_and_settle(history: History, within: float = 0.01):
+    """How far ``history`` went past the minimum along the line from its start, as a
+    fraction of the initial distance d0; and the step after which its distance stays
+    below ``within`` d0 (None if it never settles)."""
+    start = history.thetas[0] - history.x_star
+    d0 = float(np.linalg.norm(start))
+    past = max(0.0, -float(np.min((history.thetas - history.x_star) @ start)))
+    far = np.flatnonzero(history.distances() > within * d0)
+    settle = int(far[-1]) + 1 if far[-1] < history.steps else None
+    return past / d0**2, settle
+
+
+def effective_step(run: OnlineRun, optimizer, eps_t, key: str = "r") -> np.ndarray:
+    """eps_t / (sqrt(r_hat_t) + delta) per step of a ``run`` of the Adam-family
+    ``optimizer`` (one coordinate), with r_hat the bias-corrected state ``key`` ("r", or
+    "r_max" for AMSGrad)."""
+    r_hat = run.states[key][:, 0] / (1 - optimizer.rho2 ** run.states["t"])
+    return eps_t / (np.sqrt(r_hat) + optimizer.delta)
+
+
+def adadelta_steps(deltas, rho: float, steps: int) -> dict:
+    """|Delta theta_t|, t = 1 .. steps, of Adadelta under the constant gradient g = 1, for
+    each delta (a :class:`~optimlib_book.adaptive.Stream` of ones feeds it)."""
+    sizes = {}
+    for delta in deltas:
+        run = minimize(Stream(np.ones((steps, 1))), Adadelta(rho=rho, delta=delta), steps)
+        sizes[delta] = np.abs(np.diff(run.thetas[:, 0]))
+    return sizes
+
+
+def scaled_runs(problem, methods: dict, scales, steps: int) -> dict:
+    """Each method (name -> a function that makes the optimizer) on c f for each scale c,
+    from the same start: ``{(name, c): History}`` (diverged at a loss above 1e6)."""
+    runs = {}
+    for c in scales:
+        for name, make in methods.items():
+
+            def grad(theta, c=c):  # the gradient of c f
+                return c * problem.grad(theta)
+
+            runs[name, c] = minimize(problem, make(), steps, grad_fn=grad, max_loss=1e6)
+    return runs
+
+
+def compute_lion_vs_adam(problem, lrs, steps: int, batch_size: int, seeds, last: int) -> dict:
+    """Lion and Adam (delta outside the root) tuned on the grid ``lrs`` with
+    :func:`optimlib.compare.tune` (minibatches of ``batch_size``, scored by the geometric
+    mean gap over the ``last`` iterates, the median over ``seeds``). Per method: the tune
+    result, and ``best_run``, the run at its best rate on the first seed, with iterates."""
+    makers = {
+        "Adam": lambda lr: Adam(lr=lr, delta_in_sqrt=False),
+        "Lion": lambda lr: Lion(lr=lr),
+    }
+
+    def task(seed):
+        return problem, problem.x0
+
+    out = {}
+    for name, make in makers.items():
+        tuned = tune(make, task, lrs, seeds, steps, batch_size, last)
+        best = compare_run(
+            make, tuned["best_lr"], task, seeds[0], steps, batch_size, record_iterates=True
+        )
+        out[name] = tuned | {"best_run": best}
+    return out
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+
+def _styles():
+    return zip(plot.PALETTE, plot.MARKERS, strict=False)
+
+
+NADAM_NAMES = {
+    "Adam": "Adam",
+    "Nadam μ=ρ1": r"Nadam, $\mu = \rho_1$",
+    "Nadam μ_t": r"Nadam, PyTorch's $\mu_t$",
+}
+
+
+def draw_nadam(axes, problem, runs: dict, overshoot: dict, lrs, shown: int, bounds) -> None:
+    """Left: the paths of Adam and Nadam (mu = rho1) at ``lrs[shown]`` over ``problem``'s
+    contours; right: each method's overshoot against the learning rate."""
+    ax_path, ax_over = axes
+    paths = [runs[name][shown] for name in ("Adam", "Nadam μ=ρ1")]
+    labels = ["Adam", NADAM_NAMES["Nadam μ=ρ1"]]
+    plot.trajectories(
+        ax_path, problem, paths, labels=labels, bounds=bounds, legend="upper right"
+    )  # fmt: skip
+    ax_path.set_title(f"paths at ε = {lrs[shown]:.2g}")
+    for (name, values), (color, marker) in zip(overshoot.items(), _styles(), strict=False):
+        ax_over.plot(lrs, values, color=color, marker=marker, label=NADAM_NAMES[name])
+    ax_over.set_xscale("log")
+    ax_over.set_xlabel(r"learning rate $\varepsilon$")
+    ax_over.set_ylabel("overshoot past the minimum / initial distance")
+    ax_over.set_title("overshoot on a quadratic, κ = 10")
+    ax_over.legend(loc="upper left")
+
+
+def draw_online(axes, runs: dict, effective: dict, first: int) -> None:
+    """Left: the decisions x_t of each :class:`OnlineRun`; right: their effective steps
+    over the ``first`` steps (log scale)."""
+    ax_x, ax_eff = axes
+    for (name, run), (color, marker) in zip(runs.items(), _styles(), strict=False):
+        k = np.arange(len(run.xs))
+        ax_x.plot(k, run.xs, color=color, marker=marker, markevery=len(k) // 10, label=name)
+        steps = effective[name][: first - 1]
+        ax_eff.plot(k[1:first], steps, color=color, marker=marker, markevery=3, label=name)
+    ax_x.axhline(-1, color="black", linestyle="--", linewidth=1, label="best point $x = -1$")
+    ax_x.set_xlabel("step $t$")
+    ax_x.set_ylabel("decision $x_t$")
+    ax_x.set_title("online problem: $Cx$ every third step, $-x$ otherwise")
+    ax_x.legend(loc="center right")
+    ax_eff.set_yscale("log")
+    ax_eff.set_xlabel("step $t$")
+    ax_eff.set_ylabel(r"effective step $\varepsilon_t / (\sqrt{\hat r_t} + \delta)$")
+    ax_eff.set_title(f"the first {first} steps")
+    ax_eff.legend(loc="upper right")
+
+
+def draw_adadelta(axes, step_sizes: dict, rho: float, runs: list, labels: list) -> None:
+    """Left: Adadelta's step sizes under g = 1 for each delta, with
+    sqrt(delta (1 + (1 - rho) t)) dashed (log-log); right: the distance to the minimum of
+    the ``runs``, the last one dotted."""
+    ax_step, ax_dist = axes
+    for (delta, size), (color, marker) in zip(step_sizes.items(), _styles(), strict=False):
+        t = np.arange(1, len(size) + 1)
+        label = rf"$\delta = 10^{{{int(np.log10(delta))}}}$"
+        ax_step.plot(t, size, color=color, marker=marker, markevery=0.1, label=label)
+        theory = np.sqrt(delta * (1 + (1 - rho) * t))
+        ax_step.plot(t, theory, color="black", linestyle="--", linewidth=1)
+    ax_step.set_xscale("log")
+    ax_step.set_yscale("log")
+    ax_step.set_xlabel("step $t$")
+    ax_step.set_ylabel(r"$|\Delta\theta_t|$")
+    ax_step.set_title("constant gradient, $g = 1$")
+    ax_step.set_ylim(1e-5, 0.3)
+    ax_step.legend(loc="lower right")
+    plot.convergence(ax_dist, runs, measure="distance", labels=labels, legend=None)
+    ax_dist.lines[-1].set_linestyle(":")  # before the legend, so that the legend shows it
+    ax_dist.legend(loc="lower left")
+    ax_dist.set_title("quadratic, κ = 10")
+
+
+def draw_lr_grid(ax, lrs, tuned: dict, title: str) -> None:
+    """Each method's median score against the learning rate (log-log), its best a star."""
+    for (name, t), (color, marker) in zip(tuned.items(), _styles(), strict=False):
+        scores = np.array(t["median"], dtype=float)
+        ax.plot(lrs, scores, color=color, marker=marker, label=name)
+        ax.plot(lrs[t["best"]], scores[t["best"]], marker="*", markersize=14, color=color)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"learning rate $\varepsilon$")
+    ax.set_ylabel(r"$f - f^\star$, last 50 steps (geom. mean)")
+    ax.set_title(title)
+    ax.legend(loc="upper center")
+
+
+def draw_warmup(axd: dict, schedules: dict, result: dict, peak: float, steps: int) -> None:
+    """Top: the schedules at ``peak`` and the loss curves of Adam with each (the initial
+    loss dashed); bottom: the final losses against the peak rate (log-log)."""
+    ax_s, ax_l, ax_f = axd["schedule"], axd["loss"], axd["final"]
+    k = np.arange(steps)
+    i = result["peaks"].index(peak)
+    for (name, make), (color, marker) in zip(schedules.items(), _styles(), strict=False):
+        ax_s.plot(k, make(peak)(k), color=color, marker=marker, markevery=20, label=name)
+        curve = result["curves"][name][i]
+        ax_l.plot(
+            np.arange(len(curve)), curve, color=color, marker=marker, markevery=20, label=name
+        )
+        ax_f.plot(result["peaks"], result["final"][name], color=color, marker=marker, label=name)
+    ax_s.set_xlabel("step $k$")
+    ax_s.set_ylabel(r"$\varepsilon_k$")
+    ax_s.set_title(f"the schedules, peak ε = {peak:g}")
+    ax_s.legend(loc="upper right")
+    ax_l.set_yscale("log")
+    ax_l.set_xlabel("step $k$")
+    ax_l.set_ylabel(r"training loss $f(\theta_k)$")
+    ax_l.set_title(f"Adam with each, peak ε = {peak:g}")
+    ax_l.axhline(result["f0"], color="black", linestyle="--", linewidth=1)
+    ax_l.legend(loc="upper right")
+    ax_f.set_xscale("log")
+    ax_f.set_yscale("log")
+    ax_f.set_xlabel(r"peak learning rate $\varepsilon_{\max}$")
+    ax_f.set_ylabel("final training loss")
+    ax_f.set_title(f"after {steps} steps, {len(result['peaks'])} peak rates")
+    ax_f.legend(loc="upper center")
+
+
+def end_distance(history: History) -> str:
+    """Where a run ended, for a table: its final distance to the minimum, or the step at
+    which it diverged."""
+    if history.diverged:
+        return f"div. at {history.diverged_at}"
+    return f"{history.distances()[-1]:.2e}"

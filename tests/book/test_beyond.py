@@ -35,65 +35,6 @@ def test_noise_decay_averages_each_scale_in_increasing_order_of_scale():
     assert np.ptp(means[-1]) > 0.1  # the columns differ, so a mix-up would show
 
 
-def _snapshot(optimizer):
-    return optimizer.k, {name: np.copy(value) for name, value in optimizer.state.items()}
-
-
-def _used_adam():
-    adam = ol.Adam(lr=0.1)
-    for _ in range(2):
-        adam.step(np.ones(1), lambda theta: theta)
-    return adam
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "name"),
-    [
-        ({"sigmas": [1.0, -1.0]}, "sigmas"),
-        ({"sigmas": [1.0, 0.0]}, "sigmas"),
-        ({"sigmas": [1.0, np.nan]}, "sigmas"),
-        ({"sigmas": [1.0, np.inf]}, "sigmas"),
-        ({"sigmas": []}, "sigmas"),
-        ({"sigmas": [[1.0]]}, "sigmas"),
-        ({"theta0": np.nan}, "theta0"),
-        ({"theta0": np.inf}, "theta0"),
-        ({"steps": -1}, "steps"),
-        ({"l2": -0.1}, "l2"),
-        ({"rng": 0}, "rng"),
-    ],
-)
-def test_noise_decay_refuses_bad_input_and_leaves_the_optimizer_alone(kwargs, name):
-    adam = _used_adam()
-    k, state = _snapshot(adam)
-    args = {"sigmas": [1.0], "steps": 3, "rng": np.random.default_rng(0)} | kwargs
-    with pytest.raises(ValueError, match=name):
-        bd.noise_decay(adam, **args)
-    assert adam.k == k == 2 and state
-    for key, value in state.items():
-        np.testing.assert_array_equal(adam.state[key], value)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "name"),
-    [
-        ({"x0": 1.5}, "x0"),
-        ({"x0": -1.01}, "x0"),
-        ({"x0": np.nan}, "x0"),
-        ({"x0": np.inf}, "x0"),
-        ({"C": 0.0}, "C"),
-        ({"steps": -1}, "steps"),
-    ],
-)
-def test_online_run_refuses_bad_input_and_leaves_the_optimizer_alone(kwargs, name):
-    adam = _used_adam()
-    k, state = _snapshot(adam)
-    with pytest.raises(ValueError, match=name):
-        bd.online_run(adam, **({"steps": 3} | kwargs))
-    assert adam.k == k == 2 and state
-    for key, value in state.items():
-        np.testing.assert_array_equal(adam.state[key], value)
-
-
 def test_online_run_projects_onto_the_interval_and_its_regret_is_zero_at_the_optimum():
     run = bd.online_run(ol.SGD(lr=10.0), 6)  # huge steps: every iterate hits a bound
     assert set(np.round(run.xs[1:], 12)) <= {-1.0, 1.0}
@@ -208,3 +149,80 @@ def test_the_warmup_run_at_peak_one_is_chaotic_and_the_others_are_not():
     assert change(ol.schedules.warmup_cosine(1.0, 40, 200)) > 1e-3
     assert change(ol.schedules.warmup_cosine(0.3, 40, 200)) < 1e-7
     assert change(ol.schedules.cosine_decay(1.0, 200)) < 1e-7
+
+
+# --- the measurements of the other sections ------------------------------------------------
+
+
+def test_decoupled_gap_is_zero_for_sgd_on_an_l2_penalty_and_not_otherwise():
+    quad = ol.problems.Quadratic.with_condition_number(10.0)
+    lam, eps = 0.1, 0.05
+    penalized = ol.minimize(quad, ol.SGD(lr=eps), 30, grad_fn=lambda t: quad.grad(t) + lam * t)
+    # a few roundings of numbers of size ~5 per step: far below 1e-13
+    assert bd.decoupled_gap(quad, penalized, eps, lam) < 1e-13
+    plain = ol.minimize(quad, ol.SGD(lr=eps), 30)
+    assert bd.decoupled_gap(quad, plain, eps, lam) > 1e-3
+
+
+def test_overshoot_and_settle_on_a_one_dimensional_quadratic():
+    # f = x^2 / 2 from x0: SGD with eps = 1.5 multiplies x - x* by -0.5 per step, so it
+    # overshoots by half the initial distance and stays within 1% once 0.5^k < 0.01.
+    quad = ol.problems.Quadratic(np.eye(1), x0=np.array([2.0]))
+    run = ol.minimize(quad, ol.SGD(lr=1.5), 20)
+    past, settle = bd.overshoot_and_settle(run)
+    assert past == pytest.approx(0.5)
+    assert settle == 7  # 0.5^6 = 0.0156 > 0.01 >= 0.5^7
+    assert bd.overshoot_and_settle(ol.minimize(quad, ol.SGD(lr=1e-3), 5))[1] is None
+
+
+def test_effective_step_is_eps_over_the_root_of_the_corrected_state():
+    adam = ol.Adam(lr=0.1, rho1=0.0, rho2=0.5, delta_in_sqrt=False)
+    run = bd.online_run(adam, 4)
+    g = np.array([3.0, -1.0, -1.0, 3.0])
+    r = np.zeros(1)
+    expected = []
+    for t, gt in enumerate(g, start=1):
+        r = 0.5 * r + 0.5 * gt**2
+        expected.append(0.1 / (np.sqrt(r[0] / (1 - 0.5**t)) + adam.delta))
+    np.testing.assert_allclose(bd.effective_step(run, adam, 0.1), expected, rtol=1e-14)
+
+
+def test_adadelta_steps_start_at_the_root_of_delta_over_one_minus_rho():
+    sizes = bd.adadelta_steps([1e-6, 1e-4], 0.9, 3)
+    for delta, size in sizes.items():
+        assert size.shape == (3,)
+        assert size[0] == pytest.approx(np.sqrt(delta / (0.1 + delta)), rel=1e-12)
+
+
+def test_scaled_runs_adam_ignores_the_scale_of_the_loss_and_sgd_does_not():
+    quad = ol.problems.Quadratic.with_condition_number(10.0)
+    methods = {"sgd": lambda: ol.SGD(lr=0.05), "adam": lambda: ol.Adam(lr=0.1, delta=0.0)}
+    runs = bd.scaled_runs(quad, methods, [1.0, 100.0], 20)
+    # delta = 0: Adam's steps are exactly invariant up to rounding (20 steps, a few ulps each)
+    np.testing.assert_allclose(runs["adam", 100.0].thetas, runs["adam", 1.0].thetas, rtol=1e-12)
+    assert runs["sgd", 100.0].diverged and not runs["sgd", 1.0].diverged
+
+
+def test_lion_vs_adam_uses_the_tuners_choice_and_reruns_it_with_iterates():
+    logistic = ol.problems.LogisticRegression.synthetic(
+        N=100, d=4, rng=np.random.default_rng(0), kappa=10
+    )
+    grid = [1e-3, 1e-2, 1e-1]
+    tuned = bd.compute_lion_vs_adam(logistic, grid, 30, batch_size=10, seeds=[0], last=5)
+    for name, t in tuned.items():
+        assert t["best_lr"] == grid[t["best"]]
+        run = t["best_run"]
+        assert run.thetas.shape == (31, 4)
+        # the rerun is the tuner's run: its score is the one the tuner ranked
+        score = ol.compare.score(run, 30, last=5)
+        assert score == pytest.approx(t["scores"][t["best"]][0], rel=1e-12), name
+    lion = tuned["Lion"]["best_run"]
+    # every coordinate of every Lion step moves by exactly eps
+    np.testing.assert_allclose(np.abs(np.diff(lion.thetas, axis=0)), tuned["Lion"]["best_lr"])
+
+
+def test_end_distance_says_where_a_run_ended():
+    quad = ol.problems.Quadratic.with_condition_number(10.0)
+    runs = bd.scaled_runs(quad, {"sgd": lambda: ol.SGD(lr=0.05)}, [1.0, 100.0], 20)
+    assert bd.end_distance(runs["sgd", 1.0]) == f"{runs['sgd', 1.0].distances()[-1]:.2e}"
+    assert bd.end_distance(runs["sgd", 100.0]) == f"div. at {runs['sgd', 100.0].diverged_at}"
