@@ -13,6 +13,9 @@ the roots of
 the largest root in modulus over all eigenvalues, the spectral radius
 (:func:`asymptotic_rate`), which :func:`panel` measures against.
 
+:func:`compute_search` tunes (eps, alpha) pairs on a problem without a formula for
+them (the Rosenbrock valley), by steps to a tolerance.
+
 The figures: :func:`step_diagram` (the lecture's Figure 1 redrawn from one real step
 of each method) and :func:`panel` (the explorer: a run on an ill-conditioned quadratic
 for given eps and alpha).
@@ -21,13 +24,15 @@ for given eps and alpha).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from optimlib import _checks
 from optimlib.optimizers import Momentum, Nesterov
 from optimlib.problems import Quadratic
-from optimlib.run import minimize
+from optimlib.run import History, minimize
 
 from . import plot as olplot
 from .linalg import spectral_radius
@@ -35,9 +40,11 @@ from .linalg import spectral_radius
 __all__ = [
     "ENVELOPE",
     "METHODS",
+    "Setting",
     "asymptotic_rate",
     "characteristic_coefficients",
     "complex_band",
+    "compute_search",
     "figure_one",
     "iteration_matrix",
     "one_step",
@@ -373,6 +380,67 @@ def figure_one(axes, problem, theta, v, eps, alpha, levels=12, margin=0.15, plac
         step_diagram(ax, problem, step, method, bounds, levels, places.get(method))
         ax.set_title(titles[method])
     return steps
+
+
+# --- tuning (eps, alpha) by steps to a tolerance ---------------------------------------------
+
+
+@dataclass
+class Setting:
+    """The winning setting of one method in :func:`compute_search`, and its run."""
+
+    eps: float
+    alpha: float
+    run: History
+
+    @property
+    def reached(self) -> bool:
+        """Whether the run got to the tolerance (it stops there)."""
+        return self.run.stop_reason == "tolerance"
+
+    def outcome(self, tol: float) -> str:
+        """One line for a printed table."""
+        run = self.run
+        if self.reached:
+            return f"f - f* <= {tol:.0e} at step {run.steps}"
+        return f"f - f* = {run.final_loss - (run.f_star or 0.0):.2e} at step {run.steps}"
+
+
+def _rank(run: History) -> tuple:
+    """Reached the tolerance: fewer steps is better; otherwise the lower final loss
+    (a divergence last)."""
+    if run.stop_reason == "tolerance":
+        return (0, run.steps)
+    return (1, math.inf if run.diverged else run.final_loss)
+
+
+def compute_search(
+    problem,
+    candidates: dict[str, tuple[Callable, Sequence[tuple[float, float]]]],
+    max_steps: int,
+    tol: float,
+    blowup: float = 1e3,
+) -> dict[str, Setting]:
+    """The best (eps, alpha) of each method on ``problem``, by steps to f - f* <= ``tol``.
+
+    ``candidates`` maps a name to ``(make, settings)``: ``make(eps, alpha)`` builds the
+    optimizer, ``settings`` lists the (eps, alpha) pairs to try. Each runs at most
+    ``max_steps`` steps from ``problem.x0`` and stops at the tolerance, or as diverged
+    once its loss exceeds ``blowup`` times the starting loss. The winner is the first to
+    reach the tolerance; if none does, the lowest final loss; the first setting listed on
+    a tie. :func:`optimlib.compare.tune` tunes one learning rate by a final score; this
+    tunes pairs, and by speed.
+    """
+    best = {}
+    max_loss = blowup * problem.f(problem.x0)
+    for name, (make, settings) in candidates.items():
+        runs = [
+            (eps, alpha, minimize(problem, make(eps, alpha), max_steps, tol=tol, max_loss=max_loss))
+            for eps, alpha in settings
+        ]
+        eps, alpha, run = min(runs, key=lambda item: _rank(item[2]))
+        best[name] = Setting(eps, alpha, run)
+    return best
 
 
 # --- the explorer ------------------------------------------------------------------------------

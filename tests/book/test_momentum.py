@@ -191,3 +191,33 @@ def test_panel_nesterov_and_small_multiples():
         theory = mx.asymptotic_rate(0.01, alpha, [1.0, 50.0], "nesterov")
         assert result["theory"] == pytest.approx(theory)
         assert result["rate"] == pytest.approx(theory, rel=0.01)
+
+
+# --- tuning (eps, alpha) by steps to a tolerance --------------------------------------------
+
+
+def test_compute_search_picks_the_fastest_setting_and_ranks_the_rest_by_final_loss():
+    problem = ol.problems.Quadratic.with_condition_number(10.0)
+    settings = [(0.01, 0.0), (0.1, 0.5), (0.15, 0.0), (0.5, 0.9)]  # the last one diverges
+    runs = [
+        ol.minimize(
+            problem, ol.Momentum(lr=e, alpha=a), 40, tol=1e-6, max_loss=1e3 * problem.f(problem.x0)
+        )
+        for e, a in settings
+    ]
+    best = mx.compute_search(problem, {"hb": (ol.Momentum, settings)}, 40, tol=1e-6)["hb"]
+    reached = [
+        (r.steps, s) for r, s in zip(runs, settings, strict=True) if r.stop_reason == "tolerance"
+    ]
+    assert reached, "the test needs a setting that reaches the tolerance"
+    assert (best.eps, best.alpha) == min(reached)[1] and best.reached
+    assert best.outcome(1e-6) == f"f - f* <= 1e-06 at step {best.run.steps}"
+    # nothing reaches the tolerance in 3 steps: the lowest final loss wins, never a divergence
+    slow = mx.compute_search(problem, {"hb": (ol.Momentum, settings)}, 3, tol=1e-6)["hb"]
+    finals = {s: r.final_loss for s, r in zip(settings, runs, strict=True) if not r.diverged}
+    short = {
+        s: ol.minimize(problem, ol.Momentum(lr=s[0], alpha=s[1]), 3).final_loss for s in finals
+    }
+    assert (slow.eps, slow.alpha) == min(short, key=short.get) and not slow.reached
+    assert slow.outcome(1e-6).startswith("f - f* = ")
+    assert runs[-1].diverged
