@@ -40,6 +40,7 @@ from .linalg import spectral_radius
 __all__ = [
     "ENVELOPE",
     "METHODS",
+    "NAIVE",
     "Setting",
     "asymptotic_rate",
     "characteristic_coefficients",
@@ -47,10 +48,13 @@ __all__ = [
     "compute_search",
     "figure_one",
     "iteration_matrix",
+    "lookahead_residuals",
+    "noise_floor",
     "one_step",
     "panel",
     "root_modulus",
     "roots",
+    "run_chains",
     "stability_limit",
     "step_diagram",
 ]
@@ -380,6 +384,61 @@ def figure_one(axes, problem, theta, v, eps, alpha, levels=12, margin=0.15, plac
         step_diagram(ax, problem, step, method, bounds, levels, places.get(method))
         ax.set_title(titles[method])
     return steps
+
+
+# --- momentum in the noise ----------------------------------------------------------------------
+
+
+def run_chains(optimizer, grad_fn, theta, steps: int) -> np.ndarray:
+    """``steps`` steps of ``optimizer`` from ``theta`` with the (noisy) gradient
+    ``grad_fn``; returns the last iterate, and the optimizer keeps its state. The
+    optimizers act coordinate by coordinate, so a theta with one entry per chain runs
+    that many independent chains at once."""
+    for _ in range(steps):
+        theta = optimizer.step(theta, grad_fn)
+    return theta
+
+
+def noise_floor(eps: float, alpha: float, lam: float, sigma: float) -> float:
+    """Stationary Var(theta) of the heavy ball on f = lam theta^2 / 2 whose gradients
+    carry independent noise of standard deviation sigma:
+    eps sigma^2 (1 + alpha) / (lam (1 - alpha) (2 (1 + alpha) - eps lam));
+    alpha = 0 gives SGD's eps sigma^2 / (lam (2 - eps lam))."""
+    return eps * sigma**2 * (1 + alpha) / (lam * (1 - alpha) * (2 * (1 + alpha) - eps * lam))
+
+
+# --- Nesterov's equivalent forms --------------------------------------------------------------
+
+NAIVE = "heavy ball in phi, no gradient difference"
+
+
+def lookahead_residuals(thetas, vs, grad, eps: float, alpha: float) -> dict:
+    """Residuals of the forms of Nesterov's method along a recorded run, per step.
+
+    ``thetas`` and ``vs`` are the Sutskever iterates theta_k and velocities v_k
+    (k = 0 .. n, v_0 = 0) of ``optimlib.Nesterov``; ``grad`` maps a stack of points to
+    their gradients. With phi_k = theta_k + alpha v_k (the look-ahead point) and PyTorch's
+    buffer b_k = -v_k / eps, each entry is one identity's left side minus its right side:
+    rounding for the true forms, and far from 0 for :data:`NAIVE`, the heavy ball in phi
+    without the gradient-difference term.
+    """
+    phi = thetas + alpha * vs
+    g = grad(phi)
+    b = -vs / eps
+    hb_in_phi = phi[1:-1] - eps * g[1:-1] + alpha * (phi[1:-1] - phi[:-2])
+    return {
+        "look-ahead    phi' = phi - eps g(phi) + alpha v'": phi[1:]
+        - (phi[:-1] - eps * g[:-1] + alpha * vs[1:]),
+        "PyTorch       b' = alpha b + g(phi)": b[1:] - (alpha * b[:-1] + g[:-1]),
+        "PyTorch       phi' = phi - eps (g(phi) + alpha b')": phi[1:]
+        - (phi[:-1] - eps * (g[:-1] + alpha * b[1:])),
+        "two-sequence  theta' = phi - eps g(phi)": thetas[1:] - (phi[:-1] - eps * g[:-1]),
+        "two-sequence  phi' = theta' + alpha (theta' - theta)": phi[1:]
+        - (thetas[1:] + alpha * (thetas[1:] - thetas[:-1])),
+        "phi alone     heavy ball in phi + gradient difference": phi[2:]
+        - (hb_in_phi - alpha * eps * (g[1:-1] - g[:-2])),
+        NAIVE: phi[2:] - hb_in_phi,
+    }
 
 
 # --- tuning (eps, alpha) by steps to a tolerance ---------------------------------------------

@@ -221,3 +221,41 @@ def test_compute_search_picks_the_fastest_setting_and_ranks_the_rest_by_final_lo
     assert (slow.eps, slow.alpha) == min(short, key=short.get) and not slow.reached
     assert slow.outcome(1e-6).startswith("f - f* = ")
     assert runs[-1].diverged
+
+
+def test_lookahead_residuals_vanish_for_nesterov_and_not_for_the_naive_form():
+    problem = ol.problems.Rosenbrock()
+    run = ol.minimize(problem, ol.Nesterov(lr=1e-3, alpha=0.9), 100, record_state=("v",))
+    vs = np.concatenate([np.zeros((1, 2)), run.states["v"]])
+    residuals = mx.lookahead_residuals(run.thetas, vs, problem.grad, 1e-3, 0.9)
+    worst = {name: float(np.max(np.abs(r))) for name, r in residuals.items()}
+    naive = worst.pop(mx.NAIVE)
+    # float64 rounding of a few operations on numbers of size ~10 (the buffer is v / eps)
+    assert max(worst.values()) < 1e-11, worst
+    assert naive > 1e-3
+    # a heavy-ball run breaks the look-ahead identities
+    hb = ol.minimize(problem, ol.Momentum(lr=1e-3, alpha=0.9), 100, record_state=("v",))
+    hb_vs = np.concatenate([np.zeros((1, 2)), hb.states["v"]])
+    wrong = mx.lookahead_residuals(hb.thetas, hb_vs, problem.grad, 1e-3, 0.9)
+    assert np.max(np.abs(next(iter(wrong.values())))) > 1e-6
+
+
+@pytest.mark.parametrize(
+    ("eps", "alpha", "lam"), [(0.01, 0.9, 1.0), (0.1, 0.0, 1.0), (0.3, 0.5, 2.0)]
+)
+def test_noise_floor_is_the_stationary_covariance_of_the_linear_recursion(eps, alpha, lam):
+    """(e', v') = T (e, v) + w with w = -eps sigma z (1, 1): the stationary covariance P
+    solves P = T P T' + Q, i.e. vec P = (I - T kron T)^-1 vec Q (an independent route)."""
+    sigma = 0.7
+    T = mx.iteration_matrix(eps, alpha, lam)
+    Q = (eps * sigma) ** 2 * np.ones((2, 2))
+    P = np.linalg.solve(np.eye(4) - np.kron(T, T), Q.ravel()).reshape(2, 2)
+    assert mx.noise_floor(eps, alpha, lam, sigma) == pytest.approx(P[0, 0], rel=1e-12)
+
+
+def test_run_chains_steps_every_chain_and_keeps_the_optimizer_state():
+    opt = ol.Momentum(lr=0.1, alpha=0.5)
+    theta = mx.run_chains(opt, lambda theta: np.ones_like(theta), np.zeros(3), 2)
+    # v1 = -0.1, theta1 = -0.1; v2 = 0.5 v1 - 0.1 = -0.15, theta2 = -0.25
+    np.testing.assert_allclose(theta, -0.25)
+    np.testing.assert_allclose(opt.state["v"], -0.15)
