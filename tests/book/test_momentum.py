@@ -259,3 +259,18 @@ def test_run_chains_steps_every_chain_and_keeps_the_optimizer_state():
     # v1 = -0.1, theta1 = -0.1; v2 = 0.5 v1 - 0.1 = -0.15, theta2 = -0.25
     np.testing.assert_allclose(theta, -0.25)
     np.testing.assert_allclose(opt.state["v"], -0.15)
+
+
+def test_compute_iterations_match_the_rates_of_the_theory():
+    """Steps to a reduction r of f - f* (a squared distance, dominated by the slowest
+    direction): about ln(1/r) / (2 ln(1/rate)), for GD's (k-1)/(k+1) and the heavy ball's
+    (sqrt k - 1)/(sqrt k + 1); the heavy ball's constant is larger (a double root), hence
+    the loose upper margin."""
+    kappas = [10.0, 100.0]
+    iterations = mx.compute_iterations(kappas, reduction=1e-8)
+    for kappa, n_gd, n_hb in zip(kappas, *iterations.values(), strict=True):
+        gd = math.log(1e8) / (2 * math.log((kappa + 1) / (kappa - 1)))
+        hb = math.log(1e8) / (2 * math.log((math.sqrt(kappa) + 1) / (math.sqrt(kappa) - 1)))
+        assert 0.9 * gd <= n_gd <= 1.1 * gd + 2, (kappa, n_gd, gd)
+        assert 0.9 * hb <= n_hb <= 2.0 * hb + 5, (kappa, n_hb, hb)
+    assert mx.compute_iterations([1000.0], max_steps=10)["gradient descent"] == [None]
