@@ -58,6 +58,7 @@ __all__ = [
     "run_chains",
     "stability_limit",
     "step_diagram",
+    "velocity_variance",
 ]
 
 METHODS = {"momentum": Momentum, "nesterov": Nesterov}
@@ -426,6 +427,23 @@ def noise_floor(eps: float, alpha: float, lam: float, sigma: float) -> float:
     eps sigma^2 (1 + alpha) / (lam (1 - alpha) (2 (1 + alpha) - eps lam));
     alpha = 0 gives SGD's eps sigma^2 / (lam (2 - eps lam))."""
     return eps * sigma**2 * (1 + alpha) / (lam * (1 - alpha) * (2 * (1 + alpha) - eps * lam))
+
+
+def velocity_variance(alphas, eps: float, sigma: float, chains: int, rng) -> np.ndarray:
+    """Var(v) of the heavy ball fed pure gradient noise (standard deviation ``sigma``,
+    drawn from ``rng``), one value per alpha, over ``chains`` independent chains run
+    for ceil(8 / (1 - alpha)) steps: then alpha^(2k) < 1e-6 and the start is forgotten.
+    Theory: eps^2 sigma^2 / (1 - alpha^2)."""
+
+    def pure_noise(theta):
+        return sigma * rng.standard_normal(theta.shape)
+
+    variances = []
+    for alpha in alphas:
+        optimizer = Momentum(lr=eps, alpha=alpha)
+        run_chains(optimizer, pure_noise, np.zeros(chains), math.ceil(8 / (1 - alpha)))
+        variances.append(np.var(optimizer.state["v"]))
+    return np.array(variances)
 
 
 # --- Nesterov's equivalent forms --------------------------------------------------------------

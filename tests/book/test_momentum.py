@@ -274,3 +274,12 @@ def test_compute_iterations_match_the_rates_of_the_theory():
         assert 0.9 * gd <= n_gd <= 1.1 * gd + 2, (kappa, n_gd, gd)
         assert 0.9 * hb <= n_hb <= 2.0 * hb + 5, (kappa, n_hb, hb)
     assert mx.compute_iterations([1000.0], max_steps=10)["gradient descent"] == [None]
+
+
+def test_velocity_variance_matches_the_stationary_variance():
+    """Var(v) = eps^2 sigma^2 / (1 - alpha^2) at stationarity; with 20,000 chains the
+    sample variance has relative standard error sqrt(2 / 20000) = 1%: 5 of them allowed."""
+    alphas = np.array([0.0, 0.9])
+    measured = mx.velocity_variance(alphas, 0.01, 2.0, 20_000, np.random.default_rng(0))
+    theory = 0.01**2 * 2.0**2 / (1 - alphas**2)
+    np.testing.assert_allclose(measured, theory, rtol=0.05)
