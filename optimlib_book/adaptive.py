@@ -17,6 +17,12 @@ correction) without writing a second optimizer.
 * :func:`settle_time`: how many steps RMSProp's step needs, after the gradient scale
   changes, to come back within a given fraction of its new level (the theory the
   explorer measures against).
+* :func:`compute_rotation`: AdaGrad's learning-rate sweep and gradient descent on a
+  quadratic valley along the axes and the same valley turned, steps to a tolerance.
+* :func:`sparse_logistic`: a logistic regression whose features are nonzero with
+  frequencies spread over two decades (AdaGrad's home ground).
+* :func:`compute_tuned`: each method's learning rate tuned with
+  :func:`optimlib.compare.tune`, and the chosen rate's run kept to look at.
 * :func:`panel`: the explorer. RMSProp meets a gradient whose scale falls in stages
   (1, then 1e-2, then 1e-4 by default), once with delta inside the square root (the
   lecture) and once outside (Kingma & Ba, PyTorch): ``rho`` sets how fast the step
@@ -26,22 +32,33 @@ correction) without writing a second optimizer.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from optimlib import _checks
-from optimlib.optimizers import AdaGrad, Adam, Optimizer, RMSProp
-from optimlib.problems import Problem
+from optimlib import _checks, compare
+from optimlib.optimizers import SGD, AdaGrad, Adam, Optimizer, RMSProp
+from optimlib.problems import LogisticRegression, Problem, Quadratic
 from optimlib.run import History, minimize
 
 __all__ = [
     "FORMS",
     "Stream",
+    "Tuned",
+    "compute_memory",
+    "compute_rotation",
+    "compute_tuned",
     "effective_lr",
+    "mean_relative_lr",
     "panel",
+    "rotation_table",
+    "scaled_table",
     "settle_time",
+    "sparse_logistic",
     "stages",
     "stationary_step",
+    "task",
+    "tuned_table",
     "uncorrected_adam_steps",
 ]
 
@@ -111,6 +128,48 @@ def effective_lr(optimizer: Optimizer, r, t=None, eps=None) -> np.ndarray:
     raise ValueError(f"optimizer: AdaGrad, RMSProp or Adam; got {type(optimizer).__name__}")
 
 
+def mean_relative_lr(optimizer: Optimizer, r) -> np.ndarray:
+    """eps_eff / eps at each recorded state ``r`` (a stack, one row per step): the
+    geometric mean over the coordinates of :func:`effective_lr` in units of eps."""
+    relative = effective_lr(optimizer, r) / optimizer.lr_at(0)
+    return np.exp(np.mean(np.log(relative), axis=-1))
+
+
+def compute_memory(gradients, methods: dict, stage: int, levels) -> dict:
+    """Each of ``methods`` (name -> AdaGrad or RMSProp) on the gradient stream
+    ``gradients`` (steps, replicas), whose mean square is ``levels[i]`` in stage i of
+    ``stage`` steps. Per name: ``mean_square``, what the method divides by squared
+    (RMSProp's r, AdaGrad's r / k: the mean of all past g^2), averaged over the
+    replicas; ``step_rms``, the root mean square of the steps in units of eps; ``lags``,
+    the steps after each change of level until ``mean_square`` is half-way to the new
+    level (None: not within the stage); ``ends``, the root of ``mean_square`` at the end
+    of each stage; ``spread``, the relative standard deviation of one coordinate's r at
+    the end of the first stage.
+    """
+    steps = len(gradients)
+    k = np.arange(1, steps + 1)
+    ends = np.arange(1, len(levels) + 1) * stage - 1
+    out = {}
+    for name, opt in methods.items():
+        run = minimize(Stream(gradients), opt, steps, record_state=("r",))
+        r = run.states["r"]
+        mean_square = r.mean(axis=1) / (k if isinstance(opt, AdaGrad) else 1)
+        lags = []
+        for start, new in zip(ends[:-1] + 1, levels[1:], strict=True):
+            before = mean_square[start - 1]
+            window = (mean_square[start : start + stage] - before) / (new - before)
+            crossed = np.flatnonzero(window >= 0.5)
+            lags.append(int(crossed[0]) + 1 if crossed.size else None)
+        out[name] = {
+            "mean_square": mean_square,
+            "step_rms": np.sqrt(np.mean((np.diff(run.thetas, axis=0) / opt.lr) ** 2, axis=1)),
+            "lags": lags,
+            "ends": np.sqrt(mean_square[ends]),
+            "spread": r[stage - 1].std() / r[stage - 1].mean(),
+        }
+    return out
+
+
 def uncorrected_adam_steps(optimizer: Adam, run: History) -> np.ndarray:
     """The steps Adam would take from the recorded states *without* bias correction.
 
@@ -168,6 +227,146 @@ def settle_time(
             return n
         n += 1
     raise ValueError("settle_time: did not settle within 10^7 steps")
+
+
+# --- AdaGrad on a valley along the axes and turned -------------------------------------------
+
+
+def compute_rotation(kappa: float, offset, lrs, budget: int, angles=None) -> dict:
+    """AdaGrad at each learning rate of ``lrs``, and gradient descent at its optimal step
+    2 / (mu + L), on a 2-d quadratic of condition number ``kappa`` turned by each angle.
+
+    ``angles`` maps a name to an angle (default: the axis-aligned valley and the valley
+    turned by 45 degrees). Every run starts at x* + Q ``offset`` (the same point relative
+    to the valley) and stops at f - f* <= 1e-8 (f(x0) - f*). Returns, per name,
+    ``problem``, ``sweep`` (AdaGrad's Histories, one per rate), ``gd`` and ``reached``
+    (steps to the tolerance per run, AdaGrad's then GD's; None if not within ``budget``).
+    """
+    angles = {"axis-aligned": 0.0, "rotated by 45°": np.pi / 4} if angles is None else angles
+    valleys = {}
+    for name, angle in angles.items():
+        problem = Quadratic.with_condition_number(kappa, angle=angle)
+        x0 = problem.x_star + problem.eigenvectors @ np.asarray(offset, dtype=np.float64)
+        tol = 1e-8 * (problem.f(x0) - problem.f_star)
+        sweep = [
+            minimize(
+                problem, AdaGrad(lr=lr), budget, x0=x0, tol=tol, label=f"AdaGrad, ε = {lr:.3g}"
+            )
+            for lr in lrs
+        ]
+        gd = minimize(
+            problem,
+            SGD(lr=problem.gd_optimal_lr()),
+            budget,
+            x0=x0,
+            tol=tol,
+            label="GD, ε = 2/(μ+L)",
+        )
+        reached = [h.steps if h.stop_reason == "tolerance" else None for h in [*sweep, gd]]
+        valleys[name] = {"problem": problem, "sweep": sweep, "gd": gd, "reached": reached}
+    return valleys
+
+
+def rotation_table(valleys: dict, lrs) -> str:
+    """Steps to the tolerance, one row per run and one column per valley: narrow enough
+    for a phone's code box."""
+    names = list(valleys)
+    rows = [f"AdaGrad ε = {lr:.3g}" for lr in lrs] + ["GD, 2/(μ+L)"]
+    width = max(len(row) for row in rows) + 1
+    lines = ["run".ljust(width) + "".join(f"{name.split()[0].split('-')[-1]:>9}" for name in names)]
+    for i, row in enumerate(rows):
+        cells = [valleys[name]["reached"][i] for name in names]
+        lines.append(row.ljust(width) + "".join(f"{'-' if n is None else n:>9}" for n in cells))
+    return "\n".join(lines)
+
+
+# --- tuning and comparing ---------------------------------------------------------------------
+
+
+def sparse_logistic(rng, N: int = 1000, d: int = 30, p_max=0.5, p_min=0.005, weight=2.0):
+    """A logistic regression on sparse features: feature j is nonzero (standard normal)
+    with probability p_j, log-spaced from ``p_max`` down to ``p_min``; labels drawn from a
+    logistic model with weights +-``weight``; a small l2 penalty (1e-3) makes the
+    minimizer unique. Returns the problem and each feature's measured frequency.
+    """
+    mask = rng.random((N, d)) < np.geomspace(p_max, p_min, d)
+    X = mask * rng.standard_normal((N, d))
+    w_true = weight * rng.choice([-1.0, 1.0], d)
+    y = (rng.random(N) < 1 / (1 + np.exp(-(X @ w_true)))).astype(float)
+    return LogisticRegression(X, y, l2=1e-3), mask.mean(axis=0)
+
+
+@dataclass
+class Tuned:
+    """One method after :func:`optimlib.compare.tune`: the chosen learning rate ``lr``,
+    its median ``score`` and per-seed ``scores`` over the tuning seeds (None: diverged),
+    ``at_edge`` (the choice is the first or last rate of the grid), and ``run`` and
+    ``optimizer``: the chosen rate rerun on the first seed with its iterates recorded,
+    the optimizer holding its final state."""
+
+    lr: float
+    score: float
+    scores: list
+    at_edge: bool
+    run: History
+    optimizer: Optimizer
+
+
+def scaled_table(runs: dict, reach: dict) -> str:
+    """Per run: the step at which f - f* <= 1e-6 (``reach``, None: never) and the final
+    gap, printed as "below 1e-12" where it is rounding (which differs between machines)."""
+    lines = []
+    for label, h in runs.items():
+        final = h.loss_gaps()[-1]
+        final = f"{final:.1e}" if final > 1e-12 else "below 1e-12"
+        steps = "-" if reach[label] is None else reach[label]
+        lines.append(f"{label:22} f - f* <= 1e-6 after {steps:>4} steps; final f - f* {final}")
+    return "\n".join(lines)
+
+
+def task(problem: Problem):
+    """A :mod:`optimlib.compare` task on one fixed problem from its own start: the seed
+    then only draws the minibatches."""
+    return lambda seed: (problem, problem.x0)
+
+
+def compute_tuned(contenders: dict, make_problem, seeds, steps: int, last: int, batch_size=None):
+    """Tune each of ``contenders`` (name -> (make_optimizer, learning rates)) with
+    :func:`optimlib.compare.tune` on ``make_problem`` (a ``compare`` task) and the
+    ``seeds``, scored by the geometric mean of the gap over the ``last`` iterates.
+    Returns name -> :class:`Tuned`."""
+    seeds = list(seeds)
+    tuned = {}
+    for name, (make_optimizer, lrs) in contenders.items():
+        result = compare.tune(make_optimizer, make_problem, lrs, seeds, steps, batch_size, last)
+        optimizer = make_optimizer(result["best_lr"])  # compare.run builds it once
+        run = compare.run(
+            lambda lr, built=optimizer: built,
+            result["best_lr"],
+            make_problem,
+            seeds[0],
+            steps,
+            batch_size,
+            record_iterates=True,
+        )
+        run.label = f"{name}, ε = {result['best_lr']:.2g}"
+        best = result["best"]
+        tuned[name] = Tuned(
+            lr=result["best_lr"],
+            score=result["median"][best],
+            scores=result["scores"][best],
+            at_edge=result["at_edge"],
+            run=run,
+            optimizer=optimizer,
+        )
+    return tuned
+
+
+def tuned_table(tuned: dict, title: str) -> str:
+    """One line per method: the chosen learning rate and the median score."""
+    lines = [f"{title:10}{'best ε':>9}{'f - f*':>10}"]
+    lines += [f"{name:10}{t.lr:>9.3g}{t.score:>10.1e}" for name, t in tuned.items()]
+    return "\n".join(lines)
 
 
 # --- the explorer -----------------------------------------------------------------------------

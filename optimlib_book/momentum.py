@@ -13,6 +13,9 @@ the roots of
 the largest root in modulus over all eigenvalues, the spectral radius
 (:func:`asymptotic_rate`), which :func:`panel` measures against.
 
+:func:`compute_search` tunes (eps, alpha) pairs on a problem without a formula for
+them (the Rosenbrock valley), by steps to a tolerance.
+
 The figures: :func:`step_diagram` (the lecture's Figure 1 redrawn from one real step
 of each method) and :func:`panel` (the explorer: a run on an ill-conditioned quadratic
 for given eps and alpha).
@@ -21,13 +24,15 @@ for given eps and alpha).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from optimlib import _checks
-from optimlib.optimizers import Momentum, Nesterov
+from optimlib.optimizers import SGD, Momentum, Nesterov
 from optimlib.problems import Quadratic
-from optimlib.run import minimize
+from optimlib.run import History, minimize
 
 from . import plot as olplot
 from .linalg import spectral_radius
@@ -35,17 +40,25 @@ from .linalg import spectral_radius
 __all__ = [
     "ENVELOPE",
     "METHODS",
+    "NAIVE",
+    "Setting",
     "asymptotic_rate",
     "characteristic_coefficients",
     "complex_band",
+    "compute_iterations",
+    "compute_search",
     "figure_one",
     "iteration_matrix",
+    "lookahead_residuals",
+    "noise_floor",
     "one_step",
     "panel",
     "root_modulus",
     "roots",
+    "run_chains",
     "stability_limit",
     "step_diagram",
+    "velocity_variance",
 ]
 
 METHODS = {"momentum": Momentum, "nesterov": Nesterov}
@@ -373,6 +386,159 @@ def figure_one(axes, problem, theta, v, eps, alpha, levels=12, margin=0.15, plac
         step_diagram(ax, problem, step, method, bounds, levels, places.get(method))
         ax.set_title(titles[method])
     return steps
+
+
+def compute_iterations(kappas, reduction: float = 1e-8, max_steps: int = 20_000) -> dict:
+    """Steps until f - f* has fallen by ``reduction``, for gradient descent at its optimal
+    step 2 / (mu + L) and the heavy ball at its optimal (eps, alpha), on the quadratic of
+    each condition number in ``kappas``. Returns name -> list of step counts (None: not
+    within ``max_steps``)."""
+    iterations = {"gradient descent": [], "heavy ball": []}
+    for kappa in kappas:
+        quad = Quadratic.with_condition_number(kappa)
+        tol = reduction * (quad.f(quad.x0) - quad.f_star)
+        eps, alpha = quad.heavy_ball_optimal()
+        methods = {
+            "gradient descent": SGD(lr=quad.gd_optimal_lr()),
+            "heavy ball": Momentum(lr=eps, alpha=alpha),
+        }
+        for name, optimizer in methods.items():
+            run = minimize(quad, optimizer, steps=max_steps, tol=tol)
+            iterations[name].append(run.steps if run.stop_reason == "tolerance" else None)
+    return iterations
+
+
+# --- momentum in the noise ----------------------------------------------------------------------
+
+
+def run_chains(optimizer, grad_fn, theta, steps: int) -> np.ndarray:
+    """``steps`` steps of ``optimizer`` from ``theta`` with the (noisy) gradient
+    ``grad_fn``; returns the last iterate, and the optimizer keeps its state. The
+    optimizers act coordinate by coordinate, so a theta with one entry per chain runs
+    that many independent chains at once."""
+    for _ in range(steps):
+        theta = optimizer.step(theta, grad_fn)
+    return theta
+
+
+def noise_floor(eps: float, alpha: float, lam: float, sigma: float) -> float:
+    """Stationary Var(theta) of the heavy ball on f = lam theta^2 / 2 whose gradients
+    carry independent noise of standard deviation sigma:
+    eps sigma^2 (1 + alpha) / (lam (1 - alpha) (2 (1 + alpha) - eps lam));
+    alpha = 0 gives SGD's eps sigma^2 / (lam (2 - eps lam))."""
+    return eps * sigma**2 * (1 + alpha) / (lam * (1 - alpha) * (2 * (1 + alpha) - eps * lam))
+
+
+def velocity_variance(alphas, eps: float, sigma: float, chains: int, rng) -> np.ndarray:
+    """Var(v) of the heavy ball fed pure gradient noise (standard deviation ``sigma``,
+    drawn from ``rng``), one value per alpha, over ``chains`` independent chains run
+    for ceil(8 / (1 - alpha)) steps: then alpha^(2k) < 1e-6 and the start is forgotten.
+    Theory: eps^2 sigma^2 / (1 - alpha^2)."""
+
+    def pure_noise(theta):
+        return sigma * rng.standard_normal(theta.shape)
+
+    variances = []
+    for alpha in alphas:
+        optimizer = Momentum(lr=eps, alpha=alpha)
+        run_chains(optimizer, pure_noise, np.zeros(chains), math.ceil(8 / (1 - alpha)))
+        variances.append(np.var(optimizer.state["v"]))
+    return np.array(variances)
+
+
+# --- Nesterov's equivalent forms --------------------------------------------------------------
+
+NAIVE = "heavy ball in phi, no gradient difference"
+
+
+def lookahead_residuals(thetas, vs, grad, eps: float, alpha: float) -> dict:
+    """Residuals of the forms of Nesterov's method along a recorded run, per step.
+
+    ``thetas`` and ``vs`` are the Sutskever iterates theta_k and velocities v_k
+    (k = 0 .. n, v_0 = 0) of ``optimlib.Nesterov``; ``grad`` maps a stack of points to
+    their gradients. With phi_k = theta_k + alpha v_k (the look-ahead point) and PyTorch's
+    buffer b_k = -v_k / eps, each entry is one identity's left side minus its right side:
+    rounding for the true forms, and far from 0 for :data:`NAIVE`, the heavy ball in phi
+    without the gradient-difference term.
+    """
+    phi = thetas + alpha * vs
+    g = grad(phi)
+    b = -vs / eps
+    hb_in_phi = phi[1:-1] - eps * g[1:-1] + alpha * (phi[1:-1] - phi[:-2])
+    return {
+        "look-ahead    phi' = phi - eps g(phi) + alpha v'": phi[1:]
+        - (phi[:-1] - eps * g[:-1] + alpha * vs[1:]),
+        "PyTorch       b' = alpha b + g(phi)": b[1:] - (alpha * b[:-1] + g[:-1]),
+        "PyTorch       phi' = phi - eps (g(phi) + alpha b')": phi[1:]
+        - (phi[:-1] - eps * (g[:-1] + alpha * b[1:])),
+        "two-sequence  theta' = phi - eps g(phi)": thetas[1:] - (phi[:-1] - eps * g[:-1]),
+        "two-sequence  phi' = theta' + alpha (theta' - theta)": phi[1:]
+        - (thetas[1:] + alpha * (thetas[1:] - thetas[:-1])),
+        "phi alone     heavy ball in phi + gradient difference": phi[2:]
+        - (hb_in_phi - alpha * eps * (g[1:-1] - g[:-2])),
+        NAIVE: phi[2:] - hb_in_phi,
+    }
+
+
+# --- tuning (eps, alpha) by steps to a tolerance ---------------------------------------------
+
+
+@dataclass
+class Setting:
+    """The winning setting of one method in :func:`compute_search`, and its run."""
+
+    eps: float
+    alpha: float
+    run: History
+
+    @property
+    def reached(self) -> bool:
+        """Whether the run got to the tolerance (it stops there)."""
+        return self.run.stop_reason == "tolerance"
+
+    def outcome(self, tol: float) -> str:
+        """One line for a printed table."""
+        run = self.run
+        if self.reached:
+            return f"f - f* <= {tol:.0e} at step {run.steps}"
+        return f"f - f* = {run.final_loss - (run.f_star or 0.0):.2e} at step {run.steps}"
+
+
+def _rank(run: History) -> tuple:
+    """Reached the tolerance: fewer steps is better; otherwise the lower final loss
+    (a divergence last)."""
+    if run.stop_reason == "tolerance":
+        return (0, run.steps)
+    return (1, math.inf if run.diverged else run.final_loss)
+
+
+def compute_search(
+    problem,
+    candidates: dict[str, tuple[Callable, Sequence[tuple[float, float]]]],
+    max_steps: int,
+    tol: float,
+    blowup: float = 1e3,
+) -> dict[str, Setting]:
+    """The best (eps, alpha) of each method on ``problem``, by steps to f - f* <= ``tol``.
+
+    ``candidates`` maps a name to ``(make, settings)``: ``make(eps, alpha)`` builds the
+    optimizer, ``settings`` lists the (eps, alpha) pairs to try. Each runs at most
+    ``max_steps`` steps from ``problem.x0`` and stops at the tolerance, or as diverged
+    once its loss exceeds ``blowup`` times the starting loss. The winner is the first to
+    reach the tolerance; if none does, the lowest final loss; the first setting listed on
+    a tie. :func:`optimlib.compare.tune` tunes one learning rate by a final score; this
+    tunes pairs, and by speed.
+    """
+    best = {}
+    max_loss = blowup * problem.f(problem.x0)
+    for name, (make, settings) in candidates.items():
+        runs = [
+            (eps, alpha, minimize(problem, make(eps, alpha), max_steps, tol=tol, max_loss=max_loss))
+            for eps, alpha in settings
+        ]
+        eps, alpha, run = min(runs, key=lambda item: _rank(item[2]))
+        best[name] = Setting(eps, alpha, run)
+    return best
 
 
 # --- the explorer ------------------------------------------------------------------------------

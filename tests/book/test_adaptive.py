@@ -156,3 +156,80 @@ def test_bad_arguments_name_the_parameter(ax):
         ad.stages([1.0, -1.0], 10)
     with pytest.raises(ValueError, match="optimizer must be an Adam"):
         ad.uncorrected_adam_steps(ol.RMSProp(), None)
+
+
+# --- the rotated valley, the sparse data, the tuned comparisons -----------------------------
+
+
+def test_compute_rotation_gd_ignores_the_rotation_and_adagrad_is_blind_to_kappa_on_the_axes():
+    lrs = [0.3, 1.0]
+    valleys = ad.compute_rotation(100.0, [-3.0, 1.5], lrs, 500)
+    aligned, rotated = valleys["axis-aligned"], valleys["rotated by 45°"]
+    assert aligned["reached"][-1] == rotated["reached"][-1] is not None  # gradient descent
+    assert len(aligned["sweep"]) == len(lrs) and aligned["sweep"][1].label == "AdaGrad, ε = 1"
+    # on the axes AdaGrad's iterates are those of kappa = 1 (the curvature cancels)
+    flat = ad.compute_rotation(1.0, [-3.0, 1.5], lrs, 500, angles={"flat": 0.0})["flat"]
+    np.testing.assert_allclose(
+        flat["sweep"][1].thetas[:25] - flat["problem"].x_star,
+        aligned["sweep"][1].thetas[:25] - aligned["problem"].x_star,
+        atol=1e-6,  # delta = 1e-7 breaks the cancellation only at that level
+    )
+    table = ad.rotation_table(valleys, lrs).splitlines()
+    assert len(table) == len(lrs) + 2 and max(len(line) for line in table) <= 45
+    assert table[-1].split()[-2:] == [str(n) for n in (aligned["reached"][-1],) * 2]
+
+
+def test_sparse_logistic_draws_features_at_the_requested_frequencies():
+    problem, frequency = ad.sparse_logistic(np.random.default_rng(0), N=4000, d=5, p_min=0.05)
+    p = np.geomspace(0.5, 0.05, 5)
+    # binomial frequencies: within 4 standard deviations sqrt(p (1 - p) / N)
+    assert np.all(np.abs(frequency - p) < 4 * np.sqrt(p * (1 - p) / 4000))
+    assert np.all((problem.X != 0).mean(axis=0) == frequency)
+
+
+def test_compute_tuned_agrees_with_compare_tune_and_keeps_the_chosen_run():
+    problem = ol.problems.LogisticRegression.synthetic(
+        N=100, d=3, rng=np.random.default_rng(0), kappa=5
+    )
+
+    def task(seed):
+        return problem, problem.x0
+
+    lrs = [0.01, 0.1, 1.0]
+    contenders = {"SGD": (ol.SGD, lrs), "Adam": (ol.Adam, lrs)}
+    tuned = ad.compute_tuned(contenders, task, [0, 1, 2], 30, 5, batch_size=10)
+    for name, (make, grid) in contenders.items():
+        reference = ol.compare.tune(make, task, grid, [0, 1, 2], 30, 10, last=5)
+        t = tuned[name]
+        assert t.lr == reference["best_lr"] and t.at_edge == reference["at_edge"]
+        assert t.scores == reference["scores"][reference["best"]]
+        assert t.score == reference["median"][reference["best"]]
+        # the kept run is the chosen rate on the first seed, with its iterates
+        assert ol.compare.score(t.run, 30, 5) == t.scores[0] and t.run.thetas.shape == (31, 3)
+        assert isinstance(t.optimizer, make) and t.optimizer.lr == t.lr
+    table = ad.tuned_table(tuned, "task").splitlines()
+    assert len(table) == 3 and table[1].split()[0] == "SGD"
+
+
+def test_mean_relative_lr_is_the_geometric_mean_over_coordinates():
+    opt = ol.AdaGrad(lr=0.5, delta=0.0)
+    r = np.array([[1.0, 4.0], [4.0, 16.0]])  # eps_eff / eps = 1/sqrt(r): (1, 1/2), (1/2, 1/4)
+    np.testing.assert_allclose(ad.mean_relative_lr(opt, r), [np.sqrt(0.5), np.sqrt(0.125)])
+
+
+def test_compute_memory_half_way_times_follow_the_leaky_average():
+    """A constant gradient per stage: E[r] is exact, and RMSProp's mean square is
+    half-way to a new level after ln 2 / ln(1/rho) steps (rounded up)."""
+    stage, rho = 200, 0.9
+    scale = ad.stages([1.0, 10.0, 1.0], stage)
+    grads = np.repeat(scale[:, None], 2, axis=1)
+    methods = {"rms": ol.RMSProp(lr=1e-3, rho=rho), "ada": ol.AdaGrad(lr=1e-3)}
+    out = ad.compute_memory(grads, methods, stage, [1.0, 100.0, 1.0])
+    half = math.ceil(math.log(2) / math.log(1 / rho))
+    assert out["rms"]["lags"] == [half, half]
+    np.testing.assert_allclose(out["rms"]["ends"], [1, 10, 1], rtol=1e-6)
+    assert out["rms"]["spread"] == pytest.approx(0.0, abs=1e-12)  # identical coordinates
+    # AdaGrad's mean of all squares: (200 + 200 * 100) / 400 at the end of stage 2
+    assert out["ada"]["ends"][1] == pytest.approx(math.sqrt(50.5), rel=1e-12)
+    assert out["ada"]["lags"][1] is None  # it never comes half-way back down
+    assert out["rms"]["step_rms"].shape == (3 * stage,)

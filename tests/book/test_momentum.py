@@ -191,3 +191,95 @@ def test_panel_nesterov_and_small_multiples():
         theory = mx.asymptotic_rate(0.01, alpha, [1.0, 50.0], "nesterov")
         assert result["theory"] == pytest.approx(theory)
         assert result["rate"] == pytest.approx(theory, rel=0.01)
+
+
+# --- tuning (eps, alpha) by steps to a tolerance --------------------------------------------
+
+
+def test_compute_search_picks_the_fastest_setting_and_ranks_the_rest_by_final_loss():
+    problem = ol.problems.Quadratic.with_condition_number(10.0)
+    settings = [(0.01, 0.0), (0.1, 0.5), (0.15, 0.0), (0.5, 0.9)]  # the last one diverges
+    runs = [
+        ol.minimize(
+            problem, ol.Momentum(lr=e, alpha=a), 40, tol=1e-6, max_loss=1e3 * problem.f(problem.x0)
+        )
+        for e, a in settings
+    ]
+    best = mx.compute_search(problem, {"hb": (ol.Momentum, settings)}, 40, tol=1e-6)["hb"]
+    reached = [
+        (r.steps, s) for r, s in zip(runs, settings, strict=True) if r.stop_reason == "tolerance"
+    ]
+    assert reached, "the test needs a setting that reaches the tolerance"
+    assert (best.eps, best.alpha) == min(reached)[1] and best.reached
+    assert best.outcome(1e-6) == f"f - f* <= 1e-06 at step {best.run.steps}"
+    # nothing reaches the tolerance in 3 steps: the lowest final loss wins, never a divergence
+    slow = mx.compute_search(problem, {"hb": (ol.Momentum, settings)}, 3, tol=1e-6)["hb"]
+    finals = {s: r.final_loss for s, r in zip(settings, runs, strict=True) if not r.diverged}
+    short = {
+        s: ol.minimize(problem, ol.Momentum(lr=s[0], alpha=s[1]), 3).final_loss for s in finals
+    }
+    assert (slow.eps, slow.alpha) == min(short, key=short.get) and not slow.reached
+    assert slow.outcome(1e-6).startswith("f - f* = ")
+    assert runs[-1].diverged
+
+
+def test_lookahead_residuals_vanish_for_nesterov_and_not_for_the_naive_form():
+    problem = ol.problems.Rosenbrock()
+    run = ol.minimize(problem, ol.Nesterov(lr=1e-3, alpha=0.9), 100, record_state=("v",))
+    vs = np.concatenate([np.zeros((1, 2)), run.states["v"]])
+    residuals = mx.lookahead_residuals(run.thetas, vs, problem.grad, 1e-3, 0.9)
+    worst = {name: float(np.max(np.abs(r))) for name, r in residuals.items()}
+    naive = worst.pop(mx.NAIVE)
+    # float64 rounding of a few operations on numbers of size ~10 (the buffer is v / eps)
+    assert max(worst.values()) < 1e-11, worst
+    assert naive > 1e-3
+    # a heavy-ball run breaks the look-ahead identities
+    hb = ol.minimize(problem, ol.Momentum(lr=1e-3, alpha=0.9), 100, record_state=("v",))
+    hb_vs = np.concatenate([np.zeros((1, 2)), hb.states["v"]])
+    wrong = mx.lookahead_residuals(hb.thetas, hb_vs, problem.grad, 1e-3, 0.9)
+    assert np.max(np.abs(next(iter(wrong.values())))) > 1e-6
+
+
+@pytest.mark.parametrize(
+    ("eps", "alpha", "lam"), [(0.01, 0.9, 1.0), (0.1, 0.0, 1.0), (0.3, 0.5, 2.0)]
+)
+def test_noise_floor_is_the_stationary_covariance_of_the_linear_recursion(eps, alpha, lam):
+    """(e', v') = T (e, v) + w with w = -eps sigma z (1, 1): the stationary covariance P
+    solves P = T P T' + Q, i.e. vec P = (I - T kron T)^-1 vec Q (an independent route)."""
+    sigma = 0.7
+    T = mx.iteration_matrix(eps, alpha, lam)
+    Q = (eps * sigma) ** 2 * np.ones((2, 2))
+    P = np.linalg.solve(np.eye(4) - np.kron(T, T), Q.ravel()).reshape(2, 2)
+    assert mx.noise_floor(eps, alpha, lam, sigma) == pytest.approx(P[0, 0], rel=1e-12)
+
+
+def test_run_chains_steps_every_chain_and_keeps_the_optimizer_state():
+    opt = ol.Momentum(lr=0.1, alpha=0.5)
+    theta = mx.run_chains(opt, lambda theta: np.ones_like(theta), np.zeros(3), 2)
+    # v1 = -0.1, theta1 = -0.1; v2 = 0.5 v1 - 0.1 = -0.15, theta2 = -0.25
+    np.testing.assert_allclose(theta, -0.25)
+    np.testing.assert_allclose(opt.state["v"], -0.15)
+
+
+def test_compute_iterations_match_the_rates_of_the_theory():
+    """Steps to a reduction r of f - f* (a squared distance, dominated by the slowest
+    direction): about ln(1/r) / (2 ln(1/rate)), for GD's (k-1)/(k+1) and the heavy ball's
+    (sqrt k - 1)/(sqrt k + 1); the heavy ball's constant is larger (a double root), hence
+    the loose upper margin."""
+    kappas = [10.0, 100.0]
+    iterations = mx.compute_iterations(kappas, reduction=1e-8)
+    for kappa, n_gd, n_hb in zip(kappas, *iterations.values(), strict=True):
+        gd = math.log(1e8) / (2 * math.log((kappa + 1) / (kappa - 1)))
+        hb = math.log(1e8) / (2 * math.log((math.sqrt(kappa) + 1) / (math.sqrt(kappa) - 1)))
+        assert 0.9 * gd <= n_gd <= 1.1 * gd + 2, (kappa, n_gd, gd)
+        assert 0.9 * hb <= n_hb <= 2.0 * hb + 5, (kappa, n_hb, hb)
+    assert mx.compute_iterations([1000.0], max_steps=10)["gradient descent"] == [None]
+
+
+def test_velocity_variance_matches_the_stationary_variance():
+    """Var(v) = eps^2 sigma^2 / (1 - alpha^2) at stationarity; with 20,000 chains the
+    sample variance has relative standard error sqrt(2 / 20000) = 1%: 5 of them allowed."""
+    alphas = np.array([0.0, 0.9])
+    measured = mx.velocity_variance(alphas, 0.01, 2.0, 20_000, np.random.default_rng(0))
+    theory = 0.01**2 * 2.0**2 / (1 - alphas**2)
+    np.testing.assert_allclose(measured, theory, rtol=0.05)
