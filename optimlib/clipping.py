@@ -8,6 +8,8 @@ sec. 10.11.1).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _checks
@@ -22,9 +24,16 @@ def norm(g) -> float:
     gradients clipping is for; scaling by max |g_i| first avoids that. A norm beyond
     float64's range is inf, without a warning.
     """
-    g = np.abs(np.ravel(g)).astype(np.float64)
+    g = np.ravel(g).astype(np.float64, copy=False)
     if g.size == 0:
         return 0.0
+    # One BLAS dot product settles the common case (~5x faster); the
+    # scaled sum below runs only when the squares may have overflowed or underflowed.
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = float(np.dot(g, g))
+    if 1e-290 < squares < math.inf:
+        return math.sqrt(squares)
+    g = np.abs(g)
     scale = g.max()
     if not np.isfinite(scale) or scale == 0:
         return float(scale)
