@@ -123,6 +123,10 @@ def main() -> int:
         "| reference slowest CPU ms | ratio |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
         *rows,
+        "",
+        f"Over {BUDGET_MS:.0f} ms of CPU in this run: "
+        + (", ".join(f"`{panel}`" for panel in slow) if slow else "none")
+        + ".",
     ]
     write_section("explorers", lines)
     if slow:
