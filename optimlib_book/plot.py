@@ -31,6 +31,7 @@ __all__ = [
     "mark_divergence",
     "schedule_sums",
     "style",
+    "thin_log_ticks",
     "trajectories",
     "trajectory",
     "use_style",
@@ -77,6 +78,22 @@ def style():
 def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0, **kwargs):
     """A figure with a grid of axes, each panel ``width`` x ``height`` inches / ncols, nrows."""
     return plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **kwargs)
+
+
+def thin_log_ticks(ax, decades: float = 3.0):
+    """No minor ticks on a log axis of ``ax`` that spans more than ``decades`` decades.
+
+    Over many decades the eight unlabelled minor ticks a decade add nothing a reader
+    uses (the labelled decades carry the scale), but each is a tick object with two
+    labels that matplotlib builds, measures for the layout and draws: on a log-log
+    panel they were a third of a live explorer's redraw. Narrower log axes keep their
+    minor ticks, which there carry labels (2 x 10^k, 5 x 10^k).
+    """
+    for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        wide = min(low, high) > 0 and abs(np.log10(high / low)) > decades
+        if axis.get_scale() == "log" and wide:
+            axis.set_minor_locator(mpl.ticker.NullLocator())
+    return ax
 
 
 def _style_cycle():
