@@ -33,6 +33,13 @@ def _real(name: str, value, allowed: str) -> float:
     return number
 
 
+def _in_range(name: str, value, allowed: str, ok) -> float:
+    value = _real(name, value, allowed)
+    if not ok(value):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return value
+
+
 def finite(name: str, value) -> float:
     """A finite real number."""
     return _real(name, value, "a finite number")
@@ -40,34 +47,22 @@ def finite(name: str, value) -> float:
 
 def positive(name: str, value) -> float:
     """A finite real number > 0."""
-    value = _real(name, value, "a finite number > 0")
-    if value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return value
+    return _in_range(name, value, "a finite number > 0", lambda v: v > 0)
 
 
 def nonnegative(name: str, value) -> float:
     """A finite real number >= 0."""
-    value = _real(name, value, "a finite number >= 0")
-    if value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return value
+    return _in_range(name, value, "a finite number >= 0", lambda v: v >= 0)
 
 
 def unit_interval(name: str, value) -> float:
     """A real number in [0, 1): a decay rate or a momentum coefficient."""
-    value = _real(name, value, "a number in [0, 1)")
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
-    return value
+    return _in_range(name, value, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def closed_unit_interval(name: str, value) -> float:
     """A real number in [0, 1] (a running-average weight, where 1 keeps only the last value)."""
-    value = _real(name, value, "a number in [0, 1]")
-    if not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}")
-    return value
+    return _in_range(name, value, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 
 
 def choice(name: str, value, options):
@@ -80,10 +75,7 @@ def choice(name: str, value, options):
 
 def open_unit_interval(name: str, value) -> float:
     """A real number in (0, 1): a multiplicative decay factor."""
-    value = _real(name, value, "a number in (0, 1)")
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
-    return value
+    return _in_range(name, value, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
 def _integer(name: str, value, low: int) -> int:
