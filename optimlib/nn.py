@@ -29,9 +29,6 @@ __all__ = [
 ]
 
 
-# --- softmax and friends ---------------------------------------------------------------
-
-
 def _shifted(z: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
     """``(z - c, c)`` with c the largest entry along ``axis`` (kept as a length-1 axis).
 
@@ -90,9 +87,6 @@ def naive_softmax(z, axis=-1) -> np.ndarray:
         return e / np.sum(e, axis=axis, keepdims=True)
 
 
-# --- cross-entropy ---------------------------------------------------------------------
-
-
 def _check_logits(logits) -> np.ndarray:
     logits = _checks.float_array("logits", logits)
     if logits.ndim != 2 or logits.shape[0] < 1 or logits.shape[1] < 1:
@@ -147,9 +141,6 @@ def cross_entropy(logits, labels) -> float:
 def cross_entropy_grad(logits, labels) -> np.ndarray:
     """(softmax(logits) - one_hot(labels)) / m: the gradient of :func:`cross_entropy`."""
     return _softmax_cross_entropy(logits, labels)[1]
-
-
-# --- batch normalization ---------------------------------------------------------------
 
 
 def _batch_moments(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -533,9 +524,6 @@ class MLP:
             f"MLP({list(self.sizes)}, activation={self.activation!r}, "
             f"batch_norm={self.batch_norm!r}, loss={self.loss_name!r}, bias={self.bias!r})"
         )
-
-
-# --- gradient check --------------------------------------------------------------------
 
 
 def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:

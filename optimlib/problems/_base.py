@@ -106,9 +106,6 @@ def _vector(name: str, value, dim: int) -> np.ndarray:
     return value
 
 
-# --- the logistic function and its relatives, without overflow --------------------------
-
-
 def _sigmoid(z):
     """1 / (1 + exp(-z)), for any z: only exp(-|z|) <= 1 is ever computed.
 
@@ -128,9 +125,6 @@ def _sigmoid_slope(z):
 def _softplus(z):
     """log(1 + exp(z)), by np.logaddexp, which neither overflows nor loses small values."""
     return np.logaddexp(0.0, z)
-
-
-# --- Newton's method, to find the minimizers we cannot write down ------------------------
 
 
 def _newton(f, grad, hess, x, max_iter: int = 100, give_up=None):

@@ -23,8 +23,6 @@ from ._base import (
     _vector,
 )
 
-# --- the quadratic model ----------------------------------------------------------------
-
 
 class Quadratic(Problem):
     """f(x) = 1/2 x^T A x - b^T x with A symmetric positive definite.
@@ -222,9 +220,6 @@ def _random_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:
     return Q * np.sign(np.diag(R))
 
 
-# --- hard landscapes in two dimensions ----------------------------------------------------
-
-
 class Rosenbrock(Problem):
     """f(x, y) = (a - x)^2 + b (y - x^2)^2 (Rosenbrock 1960).
 
@@ -379,9 +374,6 @@ class Cliff(Problem):
         bend = _sigmoid_slope(bottom) - _sigmoid_slope(top)  # large at the two edges only
         H[..., 0, 0] += self.height / (self.width * self.softness) * bend
         return H
-
-
-# --- beyond quadratics: where the heavy ball's tuning fails ------------------------------
 
 
 class CyclingExample(Problem):

@@ -12,8 +12,6 @@ from .. import nn as _nn
 from ._base import Problem, _frozen, _generator, _value, _vector
 from .finite_sums import FiniteSum, _reduction
 
-# --- a data set for a small network -------------------------------------------------------
-
 
 def two_spirals(N, rng, noise=0.1, turns=1.5) -> tuple[np.ndarray, np.ndarray]:
     """N points on two interleaved spirals, labels 0 and 1 (Lang & Witbrock 1988).
@@ -96,9 +94,6 @@ class Network(FiniteSum):
         return X, self.labels if idx is None else self.labels[np.asarray(idx)]
 
 
-# --- a plateau: one saturated tanh unit ---------------------------------------------------
-
-
 class SaturatedUnit(Problem):
     """One tanh unit, two examples, a plateau: y_hat = w2 tanh(w1 x + b1) + b2.
 
@@ -144,9 +139,6 @@ class SaturatedUnit(Problem):
 
     def grad(self, x) -> np.ndarray:
         return self.mlp.grad(self._point(x), self.X, self.y)
-
-
-# --- a linear recurrence: gradients through T steps ----------------------------------------
 
 
 def unroll(W, H0, T: int) -> np.ndarray:
