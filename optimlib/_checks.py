@@ -33,7 +33,8 @@ def _real(name: str, value, allowed: str) -> float:
     return number
 
 
-def _in_range(name: str, value, allowed: str, ok) -> float:
+def in_range(name: str, value, allowed: str, ok) -> float:
+    """A finite real number for which ``ok(value)`` holds; ``allowed`` says which."""
     value = _real(name, value, allowed)
     if not ok(value):
         raise ValueError(f"{name} must be {allowed}; got {value!r}")
@@ -47,22 +48,22 @@ def finite(name: str, value) -> float:
 
 def positive(name: str, value) -> float:
     """A finite real number > 0."""
-    return _in_range(name, value, "a finite number > 0", lambda v: v > 0)
+    return in_range(name, value, "a finite number > 0", lambda v: v > 0)
 
 
 def nonnegative(name: str, value) -> float:
     """A finite real number >= 0."""
-    return _in_range(name, value, "a finite number >= 0", lambda v: v >= 0)
+    return in_range(name, value, "a finite number >= 0", lambda v: v >= 0)
 
 
 def unit_interval(name: str, value) -> float:
     """A real number in [0, 1): a decay rate or a momentum coefficient."""
-    return _in_range(name, value, "a number in [0, 1)", lambda v: 0 <= v < 1)
+    return in_range(name, value, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def closed_unit_interval(name: str, value) -> float:
     """A real number in [0, 1] (a running-average weight, where 1 keeps only the last value)."""
-    return _in_range(name, value, "a number in [0, 1]", lambda v: 0 <= v <= 1)
+    return in_range(name, value, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 
 
 def choice(name: str, value, options):
@@ -75,7 +76,7 @@ def choice(name: str, value, options):
 
 def open_unit_interval(name: str, value) -> float:
     """A real number in (0, 1): a multiplicative decay factor."""
-    return _in_range(name, value, "a number in (0, 1)", lambda v: 0 < v < 1)
+    return in_range(name, value, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
 def _integer(name: str, value, low: int) -> int:

@@ -140,9 +140,7 @@ def rate(
     stop = last if stop is None else _checks.nonnegative_int("rate: stop", stop)
     if not start < stop <= last:
         raise ValueError(f"rate: need 0 <= start < stop <= {last}; got {start}, {stop}")
-    skip = _checks.finite("skip", skip)
-    if not 0 <= skip < 1:
-        raise ValueError(f"skip must be a fraction in [0, 1); got {skip!r}")
+    skip = _checks.in_range("skip", skip, "a fraction in [0, 1)", lambda v: 0 <= v < 1)
     start += int(skip * (stop - start))
     if values[start] == 0:
         raise ValueError(

@@ -88,12 +88,8 @@ def _kappa_max(dim: int) -> float:
 
 
 def _condition_number(name: str, kappa) -> float:
-    kappa = _checks.finite(name, kappa)
-    if kappa < 1:
-        raise ValueError(
-            f"{name} must be a finite number >= 1 (lambda_max / lambda_min); got {kappa!r}"
-        )
-    return kappa
+    allowed = "a finite number >= 1 (lambda_max / lambda_min)"
+    return _checks.in_range(name, kappa, allowed, lambda v: v >= 1)
 
 
 def _vector(name: str, value, dim: int) -> np.ndarray:
