@@ -1,21 +1,11 @@
 """Second-order methods: Newton's method, nonlinear conjugate gradients and L-BFGS.
 
-Goodfellow et al. (2016), sec. 8.6; Nocedal & Wright (2006), chs. 3, 5 and 7. Each class
-is written like the first-order optimizers (``update`` holds the lines of its algorithm
-box), but these methods need more than a gradient, so ``step`` takes more oracles:
+Goodfellow et al. (2016), sec. 8.6; Nocedal & Wright (2006), chs. 3, 5, 7. ``step`` takes
+the oracles named in ``opt.oracles``: ``hess=`` (theta -> (n, n) Hessian) for Newton and
+for ConjugateGradient with ``line_search="exact"``, else ``f=`` for the line search;
+:func:`optimlib.minimize` passes the problem's and counts calls. A line search's last
+gradient is reused by the next step (these methods assume a deterministic gradient).
 
-* ``Newton``: ``opt.step(theta, grad_fn, hess=hess_fn)``, hess_fn(theta) -> the
-  (n, n) Hessian, n = theta.size;
-* ``ConjugateGradient`` and ``LBFGS``: ``opt.step(theta, grad_fn, f=f_fn)``: a line
-  search along the direction compares values f(theta + t d) (``ConjugateGradient`` with
-  ``line_search="exact"`` takes ``hess=`` instead: the minimizing t on a quadratic).
-
-``opt.oracles`` names what a method needs, and :func:`optimlib.minimize` passes the
-problem's ``f`` / ``hess`` and counts their calls (``History.f_evals``,
-``History.hess_evals``). A line search ends at a point whose gradient it has computed:
-the next step reuses it instead of asking ``grad_fn`` again when called with the theta
-it returned (so ``History.grad_evals`` counts what the algorithm needs; these methods
-assume a deterministic full gradient).
 
 Ranges (``ValueError`` naming the parameter otherwise): ``lr`` > 0 or a schedule (the
 step of Newton's method; the first step length tried by a line search); ``damping``
