@@ -136,12 +136,9 @@ PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def parameter_array(name: str, value) -> np.ndarray:
-    """Parameters to optimize: float32 or float64 arrays keep their dtype, integers and
-    booleans become float64; other floats (float16, longdouble) are refused.
+    """Parameters to optimize: float32 or float64 kept, integers and booleans to float64.
 
-    Optimizers compute in theta's dtype. In float16, g * g underflows to 0 for |g| < 2.4e-4
-    and delta = 1e-8 is 0, so a zero gradient entry gives 0 / 0 at the first step: rather
-    than compute something else than asked, the library refuses it and says how to cast.
+    float16 and longdouble are refused: in float16 delta = 1e-8 and small g * g are 0.
     """
     array = float_array(name, value)
     if array.dtype not in PARAMETER_DTYPES:
@@ -153,11 +150,7 @@ def parameter_array(name: str, value) -> np.ndarray:
 
 
 def all_finite(array: np.ndarray) -> bool:
-    """True when no entry is NaN or infinite.
-
-    A sum is finite exactly when every term is, unless finite terms overflow; so one
-    fast reduction settles the common case and the exact test runs only on suspicion.
-    """
+    """True when no entry is NaN or infinite (a fast sum first, the exact test on suspicion)."""
     with np.errstate(over="ignore", invalid="ignore"):
         if math.isfinite(np.sum(array)):
             return True
@@ -167,9 +160,7 @@ def all_finite(array: np.ndarray) -> bool:
 class Hyperparameter:
     """An attribute checked on every assignment: a bad value raises and the old one stays.
 
-    ``alpha = Hyperparameter(unit_interval)`` in a class body makes ``opt.alpha = 1.5``
-    raise ``ValueError`` naming ``alpha`` and its range, whether in ``__init__`` or later
-    (a widget moving a slider, a student editing a cell).
+    ``alpha = Hyperparameter(unit_interval)`` makes ``opt.alpha = 1.5`` a ``ValueError``.
     """
 
     def __init__(self, check):

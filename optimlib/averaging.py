@@ -219,7 +219,6 @@ def averaged_history(history: History, problem, start: int = 0, decay=None) -> H
     Bit for bit :class:`Averaged`'s numbers. ``losses`` are ``problem.f(theta_bar_k)``;
     everything else is the run's, so ``loss_gaps()`` and ``distances()`` measure the
     average. Needs ``minimize(..., record_iterates=True)``.
-
     """
     if not isinstance(history, History):
         raise ValueError(f"history must be an optimlib History; got {type(history).__name__}")

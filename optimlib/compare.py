@@ -239,7 +239,6 @@ def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0)) -> list:
 
     numpy's ``"higher"`` method: always one of the values, the larger on a doubt, so
     the median is None as soon as half the seeds diverged.
-
     """
     data = np.array([math.inf if v is None else float(v) for v in values])
     if data.size == 0:

@@ -5,7 +5,6 @@ Each class holds only its algorithm, with the box's symbols: ``init_state`` (the
 Ranges are checked on construction and on every assignment; a schedule's eps_k must be
 finite and >= 0; with delta = 0 a zero gradient entry is 0/0, a DivergenceError.
 theta: any shape, float32 or float64. "Conventions" says where PyTorch differs.
-
 """
 
 from __future__ import annotations
@@ -122,11 +121,10 @@ class AdaGrad(Optimizer):
 class _RootMeanSquareScaling(Optimizer):
     """Where delta goes in the root of a second moment.
 
-    ``delta_in_sqrt=True``:  sqrt(delta + r)  (RMSProp in Goodfellow et al.'s
-                                               Algorithm 8.5; the lecture's RMSProp and Adam)
-    ``delta_in_sqrt=False``: sqrt(r) + delta  (Adam in Goodfellow et al.'s Algorithm 8.7 and
-                                               in Kingma & Ba; PyTorch's RMSprop and Adam)
-    They differ where r is small: for delta < 1, sqrt(delta) is far larger than delta.
+    ``delta_in_sqrt=True``: sqrt(delta + r) (Algorithm 8.5; the lecture's RMSProp, Adam);
+    ``False``: sqrt(r) + delta (Algorithm 8.7, Kingma & Ba, PyTorch). They differ where r
+    is small: for delta < 1, sqrt(delta) is far larger than delta.
+
     """
 
     delta = Hyperparameter(_checks.nonnegative)

@@ -4,7 +4,6 @@ Written like :mod:`optimlib.optimizers`, in PyTorch's formulation where PyTorch 
 method (each docstring says where the paper differs). Ranges: ``lr`` > 0 or a schedule;
 ``rho``, ``rho1``, ``rho2`` in [0, 1); ``delta``, ``weight_decay``, ``momentum_decay``
 finite numbers >= 0. theta: float32 or float64.
-
 """
 
 from __future__ import annotations

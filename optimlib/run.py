@@ -268,7 +268,6 @@ def _loop(problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_lo
     """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
 
     Only acceptable iterates are recorded, so every recorded number is finite.
-
     """
     loss = problem.f(theta)
     if np.ndim(loss) != 0:

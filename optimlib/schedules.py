@@ -200,15 +200,10 @@ class StepDecay(Schedule):
 class WarmupCosine(Schedule):
     """Linear warm-up to eps_max, then a half cosine down to eps_min at k = total.
 
-    eps_k = eps_max (k + 1) / warmup                                    for k < warmup,
-    eps_k = eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2
-                                                                        for warmup <= k < total,
-    eps_k = eps_min                                                     for k >= total.
+    eps_k = eps_max (k + 1) / warmup for k < warmup, then
+    eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2 until
+    k = total, then eps_min (Loshchilov & Hutter 2017). It fails Robbins-Monro either way.
 
-    The warm-up reaches eps_max at k = warmup - 1 (and k = warmup starts the cosine at
-    eps_max); warmup = 0 is the cosine decay alone (Loshchilov & Hutter 2017). The tail
-    decides the sums: eps_min > 0 behaves like a constant (both sums diverge), eps_min = 0
-    stops after total steps (both sums are finite). Either way it fails Robbins-Monro.
     """
 
     _first = "eps_max"  # the name of the peak in the constructor's error messages

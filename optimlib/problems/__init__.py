@@ -4,7 +4,6 @@ Every problem is a :class:`Problem` (``f``, ``grad``, ``hess`` where needed, ``x
 ``x_star``, ``f_star``). ``f`` takes a stack of points (..., dim) and returns (...), so a
 contour grid is one call. Arrays describing a problem are read-only, so no run changes
 the next one's problem; randomness comes from an explicit ``np.random.Generator``.
-
 """
 
 from __future__ import annotations

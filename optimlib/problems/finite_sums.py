@@ -407,7 +407,6 @@ class LogisticRegression(_LinearModel):
         2 E[sigmoid(s) 1{u < 0}] = 1/2 + (1/pi) int J(sd_s cos psi) d psi over
         (pi/2 - alpha, 3 pi/2 - alpha), J(c) = sqrt(pi/2) c E sigmoid'(c Z) (Stein's
         lemma in polar coordinates), by Gauss-Legendre quadrature.
-
         """
         sd_s = math.sqrt(self.w_true @ self.Sigma @ self.w_true)
         nodes, weights = np.polynomial.legendre.leggauss(64)  # on [-1, 1]

@@ -182,7 +182,6 @@ class Quadratic(Problem):
         the heavy ball with :meth:`heavy_ball_optimal` parameters (Polyak 1964).
 
         A repeated eigenvalue makes ||x_k - x*|| ~ k rate^k: early steps can overshoot.
-
         """
         root_kappa = math.sqrt(self.kappa)
         return (root_kappa - 1) / (root_kappa + 1)

@@ -221,7 +221,6 @@ class LinearRecurrence(Problem):
         """The Hessian at one point, by central differences of the exact gradient.
 
         Accurate to ~1e-8 of its largest entry, enough for limits like 2 / lambda_max.
-
         """
         x = self._point(x)
         h = _checks.positive("h", h)
