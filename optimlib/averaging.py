@@ -53,15 +53,12 @@ def average_update(theta_bar, theta, n: int, decay=None) -> np.ndarray:
 class Averaged(Optimizer):
     """Polyak-Ruppert averaging of any optimizer's iterates (Polyak & Juditsky 1992).
 
-    Each step is the wrapped optimizer's step; the returned iterate is its iterate
-    (the run goes on from the last iterate, not from the average). Then
-
-        n <- n + 1;  theta_bar <- theta_bar + (theta - theta_bar) / n     (after ``start`` steps)
-        theta_bar <- theta                                               (before)
-
-    or theta_bar <- theta_bar + (1 - rho) (theta - theta_bar) with ``decay`` = rho (an EMA).
+    Steps are the wrapped optimizer's (the run goes on from its iterate); then, after
+    ``start`` steps, theta_bar <- :func:`average_update` (uniform, or EMA with ``decay``),
+    and theta_bar <- theta before.
 
     Parameters: ``optimizer``, an optimlib optimizer (not itself an Averaged); ``start``,
+
     an integer >= 0, the steps before averaging begins; ``decay``, None (uniform
     average) or a number in [0, 1). ``lr`` is the wrapped optimizer's.
     Conventions: ``torch.optim.swa_utils.AveragedModel(model)`` with
