@@ -189,10 +189,9 @@ def evaluate(
 ) -> dict:
     """Run one learning rate on the evaluation seeds and keep what a report needs.
 
-    Per seed: ``"curve"``, the gap at the steps ``record_at`` (None from a divergence
-    on); ``"final"`` (None if diverged); ``"steps_to_tol"`` and ``"grad_evals_to_tol"``
-    (None if the gap never reached ``tol``); ``"diverged_at"``; ``"grad_evals"``, the
-    gradient evaluations the run used.
+    Per seed: ``"curve"`` (gaps at ``record_at``), ``"final"``, ``"steps_to_tol"``,
+    ``"grad_evals_to_tol"``, ``"diverged_at"``, ``"grad_evals"``; None for never/diverged.
+
     """
     lr = _checks.positive("lr", lr)
     tol = _checks.positive("tol", tol)

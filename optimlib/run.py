@@ -76,10 +76,8 @@ class History:
         return np.linalg.norm(diff, axis=1)
 
     def steps_to(self, tol: float, measure: str = "loss_gap") -> int | None:
-        """The first k at which ``measure`` <= tol ("loss_gap", "distance" or "loss"), else None.
+        """The first k at which ``measure`` <= tol (finite), else None."""
 
-        ``tol`` must be a finite number (a NaN tolerance would never be met, silently).
-        """
         tol = _checks.finite("tol", tol)
         values = self._measure(measure)
         hits = np.flatnonzero(values <= tol)

@@ -141,10 +141,7 @@ class LinearDecay(Schedule):
 
 
 class PowerDecay(Schedule):
-    """eps_k = eps0 / (1 + k/k0)^p: inverse time (p = 1), inverse square root (p = 1/2).
-
-    Meets the Robbins-Monro conditions exactly when 1/2 < p <= 1.
-    """
+    """eps_k = eps0 / (1 + k/k0)^p; meets Robbins-Monro exactly when 1/2 < p <= 1."""
 
     _parameters = _checked(eps0=_checks.positive, k0=_checks.positive, p=_checks.positive)
 
@@ -171,10 +168,7 @@ class PowerDecay(Schedule):
 
 
 class StepDecay(Schedule):
-    """eps_k = eps0 * factor^floor(k / every): piecewise constant, geometric decay.
-
-    sum eps_k converges: it fails the first Robbins-Monro condition.
-    """
+    """eps_k = eps0 * factor^floor(k / every); sum eps_k converges, so not Robbins-Monro."""
 
     sum_diverges = False
     sum_of_squares_converges = True
@@ -260,10 +254,7 @@ class WarmupCosine(Schedule):
 
 
 class Cosine(WarmupCosine):
-    """eps_k = eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min.
-
-    :class:`WarmupCosine` with warmup = 0 (Loshchilov & Hutter 2017, without restarts).
-    """
+    """eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min: no warm-up."""
 
     _first = "eps0"
     _parameters = _checked(  # warmup stays 0

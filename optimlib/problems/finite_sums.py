@@ -169,12 +169,8 @@ def _blockwise(fn, points: np.ndarray, width: int) -> np.ndarray:
 
 
 class _LinearModel(FiniteSum):
-    """A finite sum whose i-th loss sees w only through z_i = x_i^T w:
-
-        L_i(w) = loss(z_i, y_i) + l2/2 ||w||^2,
-
-    with the penalty in every L_i, so minibatch gradients stay unbiased for the penalized f.
-    """
+    """L_i(w) = loss(x_i^T w, y_i) + l2/2 ||w||^2 (the penalty in every L_i keeps
+    minibatch gradients unbiased for the penalized f)."""
 
     l2: float = 0.0
 
