@@ -1,17 +1,10 @@
 """What every optimizer shares: checks, the step counter, schedules, state, divergence.
 
-The guarantees, kept here once for all algorithms:
-
-* ``step(theta, grad_fn)`` returns a new array and never writes into ``theta``, into the
-  gradient, or into any array it handed out earlier (``opt.state`` included);
-* it computes in ``theta``'s dtype, float32 or float64 (integers become float64; float16
-  and longdouble are refused with a ``ValueError``: in float16 delta and g * g underflow);
-* ``load_state_dict`` takes numbers back as numpy scalars or 0-d arrays (as ``np.load``
-  returns them) and resumes bit for bit; anything else in a saved state is a ``ValueError``;
-* a bad hyperparameter, or a gradient of the wrong shape, raises ``ValueError`` that
-  names the parameter and its allowed range;
-* a gradient, iterate or state that is not finite raises :class:`DivergenceError` and
-  leaves the optimizer exactly as it was before that step.
+Guarantees for every algorithm: ``step(theta, grad_fn)`` returns a new array and writes
+into no array it was given or handed out; it computes in theta's dtype (float32 or
+float64; float16 is refused, delta and g * g underflow there); ``load_state_dict``
+resumes bit for bit; bad input raises ``ValueError`` naming the parameter and range; a
+non-finite gradient, iterate or state raises :class:`DivergenceError`, state unchanged.
 """
 
 from __future__ import annotations
@@ -28,10 +21,9 @@ GradFn = Callable[[np.ndarray], np.ndarray]
 
 
 class DivergenceError(FloatingPointError):
-    """A step met a gradient, an iterate or a state that is not finite (NaN or inf).
+    """A step met a non-finite gradient, iterate or state; ``step`` is its index k.
 
-    ``step`` is the index k of the step that failed; the optimizer's state is the one
-    from before that step, so a run can be inspected, or resumed with a smaller step.
+    The optimizer keeps the state from before that step, to inspect or resume.
     """
 
     def __init__(self, message: str, step: int):
@@ -111,12 +103,8 @@ class Optimizer:
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what ``state_dict`` saved; on a bad dict raise and change nothing.
-
-        Numbers may come back as numpy scalars or 0-d arrays (as ``np.load`` returns
-        them): they are turned back into the Python numbers a run keeps, so a resumed run
-        is bit-identical to an uninterrupted one in float32 as in float64.
-        """
+        """Restore what ``state_dict`` saved (numbers may be numpy scalars or 0-d arrays,
+        as ``np.load`` returns them); on a bad dict raise and change nothing."""
         check_saved_by(self, state_dict, {"k", "hyperparameters", "state"})
         k = _checks.nonnegative_int("state_dict['k']", state_dict["k"])
         for key in ("state", "hyperparameters"):

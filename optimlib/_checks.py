@@ -33,6 +33,14 @@ def _real(name: str, value, allowed: str) -> float:
     return number
 
 
+def in_range(name: str, value, allowed: str, ok) -> float:
+    """A finite real number for which ``ok(value)`` holds; ``allowed`` says which."""
+    value = _real(name, value, allowed)
+    if not ok(value):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return value
+
+
 def finite(name: str, value) -> float:
     """A finite real number."""
     return _real(name, value, "a finite number")
@@ -40,34 +48,22 @@ def finite(name: str, value) -> float:
 
 def positive(name: str, value) -> float:
     """A finite real number > 0."""
-    value = _real(name, value, "a finite number > 0")
-    if value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return value
+    return in_range(name, value, "a finite number > 0", lambda v: v > 0)
 
 
 def nonnegative(name: str, value) -> float:
     """A finite real number >= 0."""
-    value = _real(name, value, "a finite number >= 0")
-    if value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return value
+    return in_range(name, value, "a finite number >= 0", lambda v: v >= 0)
 
 
 def unit_interval(name: str, value) -> float:
     """A real number in [0, 1): a decay rate or a momentum coefficient."""
-    value = _real(name, value, "a number in [0, 1)")
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
-    return value
+    return in_range(name, value, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def closed_unit_interval(name: str, value) -> float:
     """A real number in [0, 1] (a running-average weight, where 1 keeps only the last value)."""
-    value = _real(name, value, "a number in [0, 1]")
-    if not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}")
-    return value
+    return in_range(name, value, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 
 
 def choice(name: str, value, options):
@@ -80,10 +76,7 @@ def choice(name: str, value, options):
 
 def open_unit_interval(name: str, value) -> float:
     """A real number in (0, 1): a multiplicative decay factor."""
-    value = _real(name, value, "a number in (0, 1)")
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
-    return value
+    return in_range(name, value, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
 def _integer(name: str, value, low: int) -> int:
@@ -143,12 +136,9 @@ PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def parameter_array(name: str, value) -> np.ndarray:
-    """Parameters to optimize: float32 or float64 arrays keep their dtype, integers and
-    booleans become float64; other floats (float16, longdouble) are refused.
+    """Parameters to optimize: float32 or float64 kept, integers and booleans to float64.
 
-    Optimizers compute in theta's dtype. In float16, g * g underflows to 0 for |g| < 2.4e-4
-    and delta = 1e-8 is 0, so a zero gradient entry gives 0 / 0 at the first step: rather
-    than compute something else than asked, the library refuses it and says how to cast.
+    float16 and longdouble are refused: in float16 delta = 1e-8 and small g * g are 0.
     """
     array = float_array(name, value)
     if array.dtype not in PARAMETER_DTYPES:
@@ -160,11 +150,7 @@ def parameter_array(name: str, value) -> np.ndarray:
 
 
 def all_finite(array: np.ndarray) -> bool:
-    """True when no entry is NaN or infinite.
-
-    A sum is finite exactly when every term is, unless finite terms overflow; so one
-    fast reduction settles the common case and the exact test runs only on suspicion.
-    """
+    """True when no entry is NaN or infinite (a fast sum first, the exact test on suspicion)."""
     if array.size <= _SMALL:  # the elementwise test is cheaper than entering errstate
         return bool(np.isfinite(array).all())
     with np.errstate(over="ignore", invalid="ignore"):
@@ -179,9 +165,7 @@ _SMALL = 4096  # entries up to which all_finite tests each one directly (measure
 class Hyperparameter:
     """An attribute checked on every assignment: a bad value raises and the old one stays.
 
-    ``alpha = Hyperparameter(unit_interval)`` in a class body makes ``opt.alpha = 1.5``
-    raise ``ValueError`` naming ``alpha`` and its range, whether in ``__init__`` or later
-    (a widget moving a slider, a student editing a cell).
+    ``alpha = Hyperparameter(unit_interval)`` makes ``opt.alpha = 1.5`` a ``ValueError``.
     """
 
     def __init__(self, check):

@@ -1,31 +1,11 @@
 """Polyak-Ruppert iterate averaging: report the average of the iterates, not the last one.
 
-SGD with a constant step never settles: its iterates keep jittering around a minimizer
-at a distance set by the step (the noise floor). Their average jitters far less.
-Polyak & Juditsky (1992) and Ruppert (1988) showed that averaging the iterates of SGD
-with slowly decreasing steps reaches the best rate any method can reach from noisy
-gradients; Bach & Moulines (2013) that for least squares a constant step suffices.
-
-Two ways to use it, which compute the same numbers bit for bit (both use
-:func:`average_update`):
-
-* :class:`Averaged` wraps any optimizer; its state holds the average, so the average is
-  saved and resumed with the run, and is there even when iterates are not recorded::
-
-      opt = ol.Averaged(ol.SGD(lr=0.05), start=100)
-      history = ol.minimize(problem, opt, 1000, batch_size=10, rng=rng)
-      opt.average                       # theta_bar after 1000 steps
-
-* :func:`averaged_history` turns a recorded :class:`~optimlib.run.History` into the
-  History of its averaged iterates, measured like the plain one (``loss_gaps()``,
-  ``distances()``, ``rate()``).
-
-The average after k steps is over the iterates theta_j with start < j <= k (the first
-``start`` steps are a burn-in, as in stochastic weight averaging; ``start = k/2`` for a
-known horizon k is suffix averaging). Until averaging begins it is the iterate itself.
-``decay`` = rho in [0, 1) replaces the uniform average by an exponential moving average,
-theta_bar <- rho theta_bar + (1 - rho) theta (its first value is the first iterate, as
-in ``torch.optim.swa_utils.AveragedModel``).
+(Polyak & Juditsky 1992; Ruppert 1988; Bach & Moulines 2013 for a constant step on least
+squares.) :class:`Averaged` wraps an optimizer and keeps the average in its state
+(``ol.Averaged(ol.SGD(lr=0.05), start=100)``, then ``opt.average``);
+:func:`averaged_history` averages a recorded History. Both use :func:`average_update`
+and agree bit for bit. The average after k steps is over theta_j, start < j <= k (before
+that, the iterate itself); ``decay`` = rho in [0, 1) makes it an exponential moving average.
 """
 
 from __future__ import annotations
@@ -51,12 +31,9 @@ def _decay(name: str, value):
 def average_update(theta_bar, theta, n: int, decay=None) -> np.ndarray:
     """The average after ``theta``, the n-th iterate averaged (n >= 1), joined it: a new array.
 
-    Uniform: theta_bar + (theta - theta_bar) / n, the running mean of n iterates (the
-    form ``torch.optim.swa_utils.AveragedModel`` uses, which never sums n iterates and
-    so never overflows). EMA: theta_bar + (1 - rho) (theta - theta_bar), which is
-    rho theta_bar + (1 - rho) theta written so that equal iterates average to exactly
-    themselves (torch's ``lerp``). For n = 1 both are theta itself (a copy), whatever
-    theta_bar holds.
+    Uniform: theta_bar + (theta - theta_bar) / n, a running mean that never overflows (as
+    ``torch.optim.swa_utils.AveragedModel``). EMA: theta_bar + (1 - rho) (theta - theta_bar),
+    exact for equal iterates (torch's ``lerp``). For n = 1, a copy of theta.
     """
     n = _checks.positive_int("n", n)
     decay = _decay("decay", decay)
@@ -76,15 +53,12 @@ def average_update(theta_bar, theta, n: int, decay=None) -> np.ndarray:
 class Averaged(Optimizer):
     """Polyak-Ruppert averaging of any optimizer's iterates (Polyak & Juditsky 1992).
 
-    Each step is the wrapped optimizer's step; the returned iterate is its iterate
-    (the run goes on from the last iterate, not from the average). Then
-
-        n <- n + 1;  theta_bar <- theta_bar + (theta - theta_bar) / n     (after ``start`` steps)
-        theta_bar <- theta                                               (before)
-
-    or theta_bar <- theta_bar + (1 - rho) (theta - theta_bar) with ``decay`` = rho (an EMA).
+    Steps are the wrapped optimizer's (the run goes on from its iterate); then, after
+    ``start`` steps, theta_bar <- :func:`average_update` (uniform, or EMA with ``decay``),
+    and theta_bar <- theta before.
 
     Parameters: ``optimizer``, an optimlib optimizer (not itself an Averaged); ``start``,
+
     an integer >= 0, the steps before averaging begins; ``decay``, None (uniform
     average) or a number in [0, 1). ``lr`` is the wrapped optimizer's.
     Conventions: ``torch.optim.swa_utils.AveragedModel(model)`` with
@@ -239,12 +213,9 @@ def _loaded_average(state, k: int, start: int) -> dict:
 def averaged_history(history: History, problem, start: int = 0, decay=None) -> History:
     """The History of the averaged iterates theta_bar_k of a recorded run, k = 0 .. steps.
 
-    theta_bar_0 = theta_0; theta_bar_k follows :class:`Averaged`'s rule (the same
-    numbers, bit for bit). ``losses`` are ``problem.f(theta_bar_k)``; ``grad_norms``,
-    ``lrs``, ``states`` and the stopping record are the run's (the averaged run took no steps of its
-    own); ``f_star`` and ``x_star`` carry over, so ``loss_gaps()`` and ``distances()``
-    measure the average exactly as they measure the last iterate. Needs the iterates
-    (``minimize(..., record_iterates=True)``).
+    Bit for bit :class:`Averaged`'s numbers. ``losses`` are ``problem.f(theta_bar_k)``;
+    everything else is the run's, so ``loss_gaps()`` and ``distances()`` measure the
+    average. Needs ``minimize(..., record_iterates=True)``.
     """
     if not isinstance(history, History):
         raise ValueError(f"history must be an optimlib History; got {type(history).__name__}")

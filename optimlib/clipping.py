@@ -1,9 +1,7 @@
 """Gradient clipping: keep one huge gradient (a cliff) from flinging the iterate away.
 
-Both functions return a new array and never modify ``g``. Clipping by norm rescales
-the whole vector, so it keeps the direction; clipping by value clamps each coordinate,
-so it can turn the direction (Pascanu, Mikolov & Bengio 2013; Goodfellow et al. 2016,
-sec. 10.11.1).
+Both return a new array. By norm keeps the direction; by value can turn it (Pascanu,
+Mikolov & Bengio 2013; Goodfellow et al. 2016, sec. 10.11.1).
 """
 
 from __future__ import annotations
@@ -20,9 +18,8 @@ __all__ = ["clip", "clip_by_norm", "clip_by_value", "clipped", "norm"]
 def norm(g) -> float:
     """The 2-norm of g, without overflow for huge entries (||g|| up to ~1.8e308).
 
-    The plain sum of squares overflows once ||g|| exceeds ~1.3e154, exactly the exploding
-    gradients clipping is for; scaling by max |g_i| first avoids that. A norm beyond
-    float64's range is inf, without a warning.
+    Scaled by max |g_i| first: the plain sum of squares overflows past ~1.3e154.
+
     """
     g = np.ravel(g).astype(np.float64, copy=False)
     if g.size == 0:

@@ -1,21 +1,11 @@
 """Comparing optimizers fairly: the same budget, a tuned learning rate, fresh seeds.
 
-A comparison of optimizers says something only when it is fair (Schmidt et al. 2021;
-Choi et al. 2019):
-
-* every method gets the same budget of gradient evaluations (each method here uses one
-  gradient per step, so the same number of steps);
-* every method's learning rate is tuned on the same log-spaced grid (:func:`lr_grid`),
-  by the same criterion (:func:`score`), with the same effort (:func:`tune`);
-* the reported runs use *evaluation* seeds that played no part in the tuning
-  (:func:`evaluate`): a learning rate picked on the seeds it is judged on is rewarded
-  for their luck as well as for its merit.
-
-A *task* is a function ``make_problem(seed) -> (problem, x0)``: the seed draws whatever
-is random about the problem (a start, a rotation, a data set), and a second stream,
-``np.random.default_rng([seed, 1])``, draws the minibatches. Everything returned is
-plain Python (dicts, lists, floats, and None for "never" or "diverged"), so a sweep can
-be written to JSON and read back bit for bit.
+Fair in the sense of Schmidt et al. (2021) and Choi et al. (2019): equal gradient
+budgets, learning rates tuned on one grid (:func:`lr_grid`) by one criterion
+(:func:`score`, :func:`tune`), and reports on evaluation seeds unused in tuning
+(:func:`evaluate`). A task is ``make_problem(seed) -> (problem, x0)``; minibatches come
+from ``np.random.default_rng([seed, 1])``. Results are plain Python (None for "never" or
+"diverged"), so a sweep round-trips through JSON bit for bit.
 """
 
 from __future__ import annotations
@@ -50,8 +40,7 @@ RESOLUTION = 1e-8
 def lr_grid(low: float, high: float, per_decade: int) -> list[float]:
     """Learning rates 10^(j / per_decade) from ``low`` to ``high`` (both powers of ten).
 
-    Exact powers of ten written as floats, so that the same grid is produced, and
-    matched, everywhere.
+    Exact powers of ten, so the same grid is produced and matched everywhere.
     """
     per_decade = _checks.positive_int("per_decade", per_decade)
     exponents = []
@@ -76,14 +65,9 @@ def run(
 ) -> History:
     """One run: ``make_optimizer(lr)`` on ``make_problem(seed)`` for ``steps`` steps.
 
-    The sweep keeps only losses; ``record_iterates=True`` keeps the iterates as well, to
-    look at (or plot) what a stored run found.
-
-    The run counts as diverged (``History.diverged_at``) when its gap f - f* grows
-    beyond :data:`BLOWUP` times the starting gap, as well as when it overflows: past that
-    point nothing it does later matters to a comparison, and stopping saves the time. A
-    starting gap below :data:`RESOLUTION` times max(1, |f*|) counts as that much, so
-    that the rounding noise of a run started at (or next to) the minimizer is no blowup.
+    Keeps losses (and iterates if ``record_iterates``). Diverged (``History.diverged_at``)
+    also when the gap exceeds :data:`BLOWUP` times the starting gap, the latter taken at
+    least :data:`RESOLUTION` * max(1, |f*|) so rounding near the minimizer is no blowup.
     """
     if not callable(make_optimizer) or not callable(make_problem):
         raise ValueError("make_optimizer and make_problem must be callables")
@@ -161,13 +145,10 @@ def tune(
     """Run every learning rate on every tuning seed; pick the best median :func:`score`
     (of the ``last`` iterates).
 
-    Returns ``{"lrs", "scores"}`` (scores[i][j]: lr i, seed j; None for a divergence),
-    ``"median"`` (per lr, as :func:`summarize`: with an even number of seeds the larger
-    of the middle two, so None exactly when at least half the seeds diverged), ``"best"``
-    (the index of the chosen lr: the smallest median score, the smaller lr on a tie),
-    ``"best_lr"`` and ``"at_edge"`` (True when the chosen lr is the first or last of the
-    grid, so the grid may have cut off a better one). When every median is None there
-    is nothing to choose: ``"best"``, ``"best_lr"`` and ``"at_edge"`` are None.
+    Returns ``"lrs"``, ``"scores"`` (scores[i][j]: lr i, seed j; None if diverged),
+    ``"median"`` (per lr, as :func:`summarize`), ``"best"`` (index of the smallest
+    median, the smaller lr on a tie), ``"best_lr"``, ``"at_edge"`` (chosen lr at the
+    grid's end); the last three are None when every median is None.
     """
     lrs = [_checks.positive("lrs", lr) for lr in lrs]
     if len(lrs) < 2 or any(b <= a for a, b in itertools.pairwise(lrs)):
@@ -208,10 +189,9 @@ def evaluate(
 ) -> dict:
     """Run one learning rate on the evaluation seeds and keep what a report needs.
 
-    Per seed: ``"curve"``, the gap at the steps ``record_at`` (None from a divergence
-    on); ``"final"`` (None if diverged); ``"steps_to_tol"`` and ``"grad_evals_to_tol"``
-    (None if the gap never reached ``tol``); ``"diverged_at"``; ``"grad_evals"``, the
-    gradient evaluations the run used.
+    Per seed: ``"curve"`` (gaps at ``record_at``), ``"final"``, ``"steps_to_tol"``,
+    ``"grad_evals_to_tol"``, ``"diverged_at"``, ``"grad_evals"``; None for never/diverged.
+
     """
     lr = _checks.positive("lr", lr)
     tol = _checks.positive("tol", tol)
@@ -241,11 +221,8 @@ def evaluate(
 
 
 def grad_evals_per_step(grad_evals: int, steps: int, diverged: bool) -> int:
-    """Gradient evaluations per step of a run that completed ``steps`` steps with
-    ``grad_evals`` gradients, exactly: it turns steps into gradient evaluations, from a
-    History or from the stored numbers. A run that diverged had also asked for the
-    gradient of the step that failed.
-    """
+    """Exact gradient evaluations per step of a run of ``steps`` steps and ``grad_evals``
+    gradients (a diverged run also counted the failed step's gradient)."""
     attempted = steps + (1 if diverged else 0)
     per_step, rest = divmod(grad_evals, max(attempted, 1))
     if rest or not per_step:
@@ -259,11 +236,8 @@ def grad_evals_per_step(grad_evals: int, steps: int, diverged: bool) -> int:
 def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0)) -> list:
     """Quantiles of values over seeds, counting None (diverged, never reached) as inf.
 
-    Uses numpy's ``"higher"`` definition: a quantile is one of the values (never an
-    interpolation between a number and inf) and, between two, the larger, so a doubt
-    counts against the method. The median of five seeds is the third smallest, of four
-    the third; it is None as soon as half the seeds diverged, and so is any quantile
-    that falls on a diverged seed.
+    numpy's ``"higher"`` method: always one of the values, the larger on a doubt, so
+    the median is None as soon as half the seeds diverged.
     """
     data = np.array([math.inf if v is None else float(v) for v in values])
     if data.size == 0:

@@ -1,17 +1,8 @@
-"""The neural-network pieces the chapters train: softmax, cross-entropy, batch norm, an MLP.
+"""Softmax and cross-entropy, batch normalization, and an MLP on a flat parameter vector.
 
-* :func:`softmax`, :func:`log_softmax` and :func:`logsumexp` subtract the largest entry
-  before exponentiating, so they neither overflow nor underflow (Goodfellow et al. 2016,
-  sec. 4.1); :func:`naive_softmax` is the unprotected formula, kept to show the failure.
-* :func:`cross_entropy` and :func:`cross_entropy_grad` are a loss and its gradient, the
-  pair that :func:`gradient_check` and the optimizers expect.
-* :func:`batch_norm` is the lecture's formula; :class:`BatchNorm` is the layer of Ioffe &
-  Szegedy (2015) with learnable gamma, beta, running averages and a hand-derived backward.
-* :class:`MLP` keeps all its parameters in one flat vector theta, so that any optimizer
-  of :mod:`optimlib` trains it with ``opt.step(theta, grad_fn)``.
-
-Everything here is numpy, computes in the input's floating dtype, and derives its
-gradients by hand (no autodiff); the tests compare them with PyTorch's autograd.
+All numpy, in the input's floating dtype, with hand-derived gradients (the tests compare
+them with PyTorch's autograd). The softmax family subtracts the largest entry first
+(Goodfellow et al. 2016, sec. 4.1); :func:`naive_softmax` is the unprotected formula.
 """
 
 from __future__ import annotations
@@ -36,9 +27,6 @@ __all__ = [
     "naive_softmax",
     "softmax",
 ]
-
-
-# --- softmax and friends ---------------------------------------------------------------
 
 
 def _shifted(z: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
@@ -70,8 +58,7 @@ def softmax(z, axis=-1) -> np.ndarray:
 def log_softmax(z, axis=-1) -> np.ndarray:
     """log softmax(z)_i = (z_i - c) - log sum_j exp(z_j - c), with c = max_j z_j.
 
-    Computed directly rather than as log(softmax(z)): a probability that underflows to 0
-    would give log 0 = -inf, while this form stays finite for finite z.
+    Not log(softmax(z)), which gives log 0 = -inf where a probability underflows.
     """
     z = _checks.float_array("z", z)
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
@@ -89,20 +76,14 @@ def logsumexp(z, axis=-1, keepdims=False) -> np.ndarray:
 
 
 def naive_softmax(z, axis=-1) -> np.ndarray:
-    """exp(z_i) / sum_j exp(z_j), the textbook formula with no protection. For teaching only.
+    """exp(z_i) / sum_j exp(z_j), unprotected, for teaching: z = [1000, 1000] gives NaN.
 
-    It fails where :func:`softmax` does not: z = [1000, 1000] overflows to inf / inf and
-    z = [-1000, -1000] underflows to 0 / 0, and both return NaN. The failure shows in the
-    result (NaN, or 0 for an entry whose exp underflowed), not as a warning: numpy's
-    floating-point warnings are silenced here so a notebook cell prints only the answer.
+    Floating-point warnings are silenced, so the failure shows only in the result.
     """
     z = _checks.float_array("z", z)
     with np.errstate(all="ignore"):
         e = np.exp(z)
         return e / np.sum(e, axis=axis, keepdims=True)
-
-
-# --- cross-entropy ---------------------------------------------------------------------
 
 
 def _check_logits(logits) -> np.ndarray:
@@ -149,25 +130,16 @@ def _softmax_cross_entropy(logits, labels, name="labels") -> tuple[float, np.nda
 
 
 def cross_entropy(logits, labels) -> float:
-    """Mean negative log-likelihood -(1/m) sum_i log softmax(logits_i)[y_i].
+    """Mean -log softmax(logits_i)[y_i] over the m rows of ``logits`` (m, C); labels in [0, C).
 
-    ``logits`` has shape (m, C), ``labels`` holds m integers in [0, C). Computed with
-    :func:`log_softmax`, so huge or tiny logits give a finite loss. Same value as
-    ``torch.nn.functional.cross_entropy`` with its default mean reduction.
+    Finite for huge or tiny logits; equals ``torch.nn.functional.cross_entropy`` (mean).
     """
     return _softmax_cross_entropy(logits, labels)[0]
 
 
 def cross_entropy_grad(logits, labels) -> np.ndarray:
-    """Gradient of :func:`cross_entropy` with respect to the logits: (softmax(logits) - Y) / m.
-
-    Y is the one-hot matrix of the labels; the 1/m comes from the mean over examples. The
-    result has the logits' shape and dtype.
-    """
+    """(softmax(logits) - one_hot(labels)) / m: the gradient of :func:`cross_entropy`."""
     return _softmax_cross_entropy(logits, labels)[1]
-
-
-# --- batch normalization ---------------------------------------------------------------
 
 
 def _batch_moments(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,11 +158,9 @@ def _batch_moments(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def batch_norm(H, delta=1e-8) -> np.ndarray:
-    """The lecture's normalization H' = (H - mu) / sigma, column by column.
+    """The lecture's H' = (H - mu) / sqrt(delta + var), mean and biased variance over axis 0.
 
-    mu = (1/m) sum_i H_i and sigma = sqrt(delta + (1/m) sum_i (H_i - mu)^2), both over the
-    minibatch (axis 0, m >= 2 rows); H is (m, n), or (m,) for a single feature. No gamma,
-    beta or running averages: see :class:`BatchNorm` for the layer.
+    H is (m, n) or (m,) with m >= 2. No gamma, beta or running averages (see :class:`BatchNorm`).
     """
     delta = _checks.nonnegative("delta", delta)
     H = _checks.parameter_array("H", H)  # float16: delta underflows, 0/0 for a flat column
@@ -203,19 +173,9 @@ def batch_norm(H, delta=1e-8) -> np.ndarray:
 class BatchNorm:
     """Batch normalization, Algorithm 1 of Ioffe & Szegedy (2015), with its backward pass.
 
-    Training mode, for a minibatch H of shape (m, num_features):
-        mu = mean_i H_i;  var = mean_i (H_i - mu)^2;  H_hat = (H - mu) / sqrt(delta + var);
-        out = gamma * H_hat + beta          (gamma = 1, beta = 0 at the start).
-    It also updates the running averages used at test time, with PyTorch's convention
-    (``torch.nn.BatchNorm1d``, so the two agree to rounding):
-        running_mean <- (1 - momentum) running_mean + momentum mu
-        running_var  <- (1 - momentum) running_var  + momentum var * m / (m - 1)
-    (note the unbiased variance, m - 1, in the running average only; they start at 0 and 1).
-    Evaluation mode (``training=False``) normalizes with running_mean and running_var.
-
-    ``backward(dH_out)`` returns the gradient with respect to H of the last ``forward``
-    and stores ``grads = {"gamma": ..., "beta": ...}``. ``affine=False`` drops gamma and
-    beta (out = H_hat, ``grads = {}``).
+    out = gamma * (H - mu) / sqrt(delta + var) + beta (gamma = 1, beta = 0 at the start;
+    ``affine=False`` drops them). Running averages follow ``torch.nn.BatchNorm1d``
+    (the running variance is unbiased, m / (m - 1)); evaluation mode normalizes with them.
     """
 
     delta = Hyperparameter(_checks.nonnegative)
@@ -323,30 +283,16 @@ _LOSSES = ("cross_entropy", "mse")
 class MLP:
     """A multilayer perceptron whose parameters are one flat vector theta, with manual backprop.
 
-    ``sizes = [n_0, n_1, ..., n_L]`` gives L linear layers; layer l maps h_{l-1} (n_{l-1}
-    features) to h_l = phi(h_{l-1} W_l + b_l), and the last layer has no phi: its output
-    is the logits (``loss="cross_entropy"``, mean over examples, labels are integers) or
-    the prediction (``loss="mse"``, the mean of (out - y)^2 over all entries, like
-    ``torch.nn.functional.mse_loss``). Rows of X are examples.
-
-    ``batch_norm=True`` puts a batch normalization (:class:`BatchNorm`) between every hidden
-    linear layer and its activation: h_l = phi(gamma_l * BN(h_{l-1} W_l) + beta_l). Those
-    hidden layers get no bias, because subtracting the batch mean cancels any bias and
-    beta_l takes its place (Ioffe & Szegedy 2015, sec. 3.2). gamma_l and beta_l live in
-    theta; the running averages are held by the MLP, in ``bn_layers``.
-
-    Activations: relu (with relu'(0) = 0, as in PyTorch), tanh, or linear (none at all).
-    ``bias=False`` removes every bias, so that ``MLP([1] * (l + 1), activation="linear",
-    bias=False, loss="mse")`` is the deep linear chain y_hat = x w_1 w_2 ... w_l.
-
-    Layout of theta, layer after layer: W_l (n_{l-1} x n_l, row-major), then b_l, gamma_l,
-    beta_l when the layer has them. :meth:`unflatten` returns named views of any flat
-    vector with this layout, a gradient as well as theta.
-
-    Training-mode passes use the batch statistics. Only :meth:`loss_and_grad` and
-    :meth:`grad` (the training step: what an optimizer calls once per step) update the
-    running averages; :meth:`forward`, :meth:`loss`, :meth:`predict` and the diagnostics
-    leave them alone, so logging a loss or checking a gradient does not disturb them.
+    ``sizes = [n_0, ..., n_L]``: h_l = phi(h_{l-1} W_l + b_l), no phi on the last layer,
+    whose output is the logits (``loss="cross_entropy"``, integer labels) or a prediction
+    (``loss="mse"``, like ``torch.nn.functional.mse_loss``). Rows of X are examples.
+    ``activation``: relu (relu'(0) = 0, as in PyTorch), tanh or linear; ``bias=False``
+    drops every bias (``MLP([1] * (l + 1), "linear", bias=False, loss="mse")`` is a deep
+    linear chain). ``batch_norm=True`` puts BN between each hidden linear layer and its
+    activation, with gamma_l, beta_l in theta in place of the bias (Ioffe & Szegedy 2015,
+    sec. 3.2). theta holds, layer after layer, W_l (row-major), then b_l or gamma_l,
+    beta_l (:meth:`unflatten`). Only :meth:`loss_and_grad` and :meth:`grad` update the
+    BN running averages, so logging a loss or checking a gradient does not disturb them.
     """
 
     def __init__(
@@ -405,10 +351,7 @@ class MLP:
 
     # --- parameters ------------------------------------------------------------------
     def unflatten(self, theta) -> list[dict[str, np.ndarray]]:
-        """Per layer, a dict of named views into theta: "W", and "b" or "gamma", "beta".
-
-        Writing into a view writes into theta (when theta is a float array, not a copy).
-        """
+        """Per layer, named views into theta ("W", and "b" or "gamma", "beta"): writable."""
         theta = self._check_theta(theta)
         return [
             {
@@ -419,13 +362,8 @@ class MLP:
         ]
 
     def init_params(self, rng, dtype=np.float64) -> np.ndarray:
-        """A fresh theta: random weights, zero biases and betas, unit gammas.
-
-        W_l ~ N(0, 2 / n_{l-1}) when phi is relu (He et al. 2015), which keeps the
-        variance of the activations steady through a relu net; otherwise (tanh, linear, and
-        the output layer) W_l ~ N(0, 2 / (n_{l-1} + n_l)) (Glorot & Bengio 2010). ``rng``
-        is a ``np.random.Generator`` or an integer seed.
-        """
+        """A fresh theta: zero biases and betas, unit gammas, W_l ~ N(0, 2 / n_{l-1}) before a
+        relu (He et al. 2015), else N(0, 2 / (n_{l-1} + n_l)) (Glorot & Bengio 2010)."""
         rng = np.random.default_rng(rng)
         if np.dtype(dtype) not in _checks.PARAMETER_DTYPES:
             raise ValueError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
@@ -457,12 +395,7 @@ class MLP:
         return self._loss(out, y)[0]
 
     def loss_and_grad(self, theta, X, y, training=True, update_running=True):
-        """``(loss, gradient)``: the loss as a float and dloss/dtheta as a flat vector.
-
-        The gradient comes from backpropagation written out layer by layer (no autodiff),
-        in theta's dtype. In training mode with batch norm the running averages are updated
-        with this batch, unless ``update_running=False``.
-        """
+        """``(loss, dloss/dtheta)`` by backprop; updates BN running averages unless told not."""
         theta = self._check_theta(theta)
         y = self._check_y(y, X)  # before the forward pass touches the running averages
         out, cache = self._forward(theta, X, training, update_running)
@@ -527,11 +460,7 @@ class MLP:
 
     # --- evaluation and diagnostics --------------------------------------------------
     def predict(self, theta, X) -> np.ndarray:
-        """Predicted class indices ("cross_entropy") or outputs ("mse"), in evaluation mode.
-
-        Evaluation mode matters only with batch norm: it uses the running averages, which
-        are meaningful only after training passes (:meth:`loss_and_grad`) have set them.
-        """
+        """Predicted classes ("cross_entropy") or outputs ("mse"), in evaluation mode."""
         out = self.forward(theta, X, training=False)
         if self.loss_name == "cross_entropy":
             return np.argmax(out, axis=1)
@@ -552,10 +481,7 @@ class MLP:
         return [saved["H_in"] for saved in cache[1:]] + [out]
 
     def layer_grad_norms(self, theta, X, y) -> np.ndarray:
-        """||dL/dW_l|| (Frobenius norm) for l = 1..L: gradient magnitude against depth.
-
-        A training-mode gradient that leaves the running averages untouched.
-        """
+        """||dL/dW_l|| (Frobenius) for l = 1..L, running averages untouched."""
         theta = self._check_theta(theta)
         _, grad = self.loss_and_grad(theta, X, y, update_running=False)
         return np.array([np.linalg.norm(grads["W"]) for grads in self.unflatten(grad)])
@@ -599,33 +525,15 @@ class MLP:
         )
 
 
-# --- gradient check --------------------------------------------------------------------
-
-
 def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:
-    """The largest error of ``grad(x)`` against central differences, relative to its size.
+    """max_k |grad(x) . u_k - D_k| / max(max_k |grad(x) . u_k|, max_k |D_k|), in float64.
 
-    Central difference along a direction u:  D_u = (f(x + h u) - f(x - h u)) / (2 h),
-    which should equal grad(x) . u up to O(h^2) truncation and O(eps |f| / h) rounding.
-    With ``num_directions=None`` every coordinate direction e_i is tried (2 n calls of
-    f); with ``num_directions=k``, k random directions u ~ N(0, I) drawn from ``rng`` (a
-    Generator or a seed), which makes large x affordable. Those u are not normalized: each
-    coordinate then moves by about h, as in the coordinate check, and the derivative along
-    u is about ||grad||, well above rounding noise. The returned error is
+    D_u = (f(x + h u) - f(x - h u)) / (2 h) along every coordinate, or along
+    ``num_directions`` random u ~ N(0, I) from ``rng``. With h = 1e-6 a correct gradient
+    gives ~1e-8 (1e-7 when |f| is large), a wrong one or a kink within h 1e-3 or more.
 
-        max_k |grad(x) . u_k - D_k| / max(max_k |grad(x) . u_k|, max_k |D_k|),
-
-    measured against the largest derivative rather than each one, so that components that
-    are zero or tiny do not turn rounding noise into a huge ratio.
-
-    What to expect in float64 with h = 1e-6: a correct gradient of a smooth, well-scaled f
-    gives about 1e-8 or less. The rounding part grows like 1e-10 |f(x)| / |derivative|, so
-    a correct gradient can reach 1e-7 when f is a large sum of small slopes. A wrong
-    gradient gives 1e-3 or more (one 1 % too large gives 1e-2). A kink within h of x (relu
-    at 0) also gives a large error, since there the function has no derivative to match.
-    x is converted to float64: in float32 the rounding part alone would be near 1e-3.
-    A NaN from f or grad makes the result NaN, which fails any ``error < tol`` test.
     """
+
     h = _checks.positive("h", h)
     x = _checks.float_array("x", x).astype(np.float64)  # a copy: f and grad cannot alter it
     g = np.asarray(grad(x.copy()), dtype=np.float64)

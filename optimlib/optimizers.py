@@ -1,16 +1,10 @@
 """The optimizers of the lecture, each written to be read beside its algorithm box.
 
-Each class holds only its algorithm: ``init_state`` (the box's "Initialize" lines) and
-``update`` (the lines inside its loop), with the box's symbols (``eps``, ``alpha``,
-``rho``, ``delta``, ``s``, ``r``, ``t``, ``v``). Checks, the step counter, schedules,
-saving and resuming, and divergence handling live in :mod:`optimlib._base`.
-
-Ranges, checked on construction and on every later assignment (``ValueError`` naming
-the parameter otherwise): ``lr`` a finite number > 0, or a schedule k -> eps_k that
-returns finite numbers >= 0; ``alpha``, ``rho``, ``rho1``, ``rho2`` in [0, 1); ``delta``
-a finite number >= 0 (with delta = 0 a zero gradient entry is 0/0: a DivergenceError);
-``delta_in_sqrt`` True or False. theta: any shape, float32 or float64 (the dtype the
-step computes in). Each class's "Conventions" says where PyTorch's version differs.
+Each class holds only its algorithm, with the box's symbols: ``init_state`` (the
+"Initialize" lines) and ``update`` (the loop); the rest is in :mod:`optimlib._base`.
+Ranges are checked on construction and on every assignment; a schedule's eps_k must be
+finite and >= 0; with delta = 0 a zero gradient entry is 0/0, a DivergenceError.
+theta: any shape, float32 or float64. "Conventions" says where PyTorch differs.
 """
 
 from __future__ import annotations
@@ -127,11 +121,10 @@ class AdaGrad(Optimizer):
 class _RootMeanSquareScaling(Optimizer):
     """Where delta goes in the root of a second moment.
 
-    ``delta_in_sqrt=True``:  sqrt(delta + r)  (RMSProp in Goodfellow et al.'s
-                                               Algorithm 8.5; the lecture's RMSProp and Adam)
-    ``delta_in_sqrt=False``: sqrt(r) + delta  (Adam in Goodfellow et al.'s Algorithm 8.7 and
-                                               in Kingma & Ba; PyTorch's RMSprop and Adam)
-    They differ where r is small: for delta < 1, sqrt(delta) is far larger than delta.
+    ``delta_in_sqrt=True``: sqrt(delta + r) (Algorithm 8.5; the lecture's RMSProp, Adam);
+    ``False``: sqrt(r) + delta (Algorithm 8.7, Kingma & Ba, PyTorch). They differ where r
+    is small: for delta < 1, sqrt(delta) is far larger than delta.
+
     """
 
     delta = Hyperparameter(_checks.nonnegative)

@@ -1,15 +1,7 @@
 """Optimizers beyond the lecture: AdamW, Nadam, AMSGrad, Adadelta and Lion.
 
-Written like :mod:`optimlib.optimizers`: ``init_state`` holds a box's "Initialize"
-lines and ``update`` the lines inside its loop, with the lecture's symbols (``eps`` the
-step size, ``rho`` decay rates, ``delta`` the small constant, ``s`` a first moment,
-``r`` a second moment, ``t`` the step counter). Where PyTorch has the method, the
-lines are PyTorch's formulation (the tests check float64 agreement with ``torch.optim``);
-each docstring says where that differs from the paper. AdamW, AMSGrad and Nadam put
-``delta`` outside the square root, as their papers and PyTorch do; Adadelta puts it
-inside both of its roots (Zeiler's paper and PyTorch); Lion has no delta.
-
-Ranges (``ValueError`` naming the parameter otherwise): ``lr`` > 0 or a schedule;
+Written like :mod:`optimlib.optimizers`, in PyTorch's formulation where PyTorch has the
+method (each docstring says where the paper differs). Ranges: ``lr`` > 0 or a schedule;
 ``rho``, ``rho1``, ``rho2`` in [0, 1); ``delta``, ``weight_decay``, ``momentum_decay``
 finite numbers >= 0. theta: float32 or float64.
 """

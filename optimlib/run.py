@@ -1,8 +1,7 @@
 """The training loop: run an optimizer on a problem and record what happened.
 
-:func:`minimize` turns a divergence into a recorded outcome ("diverged at step k"),
-never a crash and never a silent NaN curve: a chapter can plot a diverging run beside a
-converging one.
+:func:`minimize` records a divergence ("diverged at step k") instead of crashing or
+returning NaN, so a diverging run can be plotted beside a converging one.
 """
 
 from __future__ import annotations
@@ -24,13 +23,10 @@ RECORD_ITERATES_UP_TO = 10_000  # parameters; above that only losses and norms a
 class History:
     """What a run recorded. Index k refers to iterate theta_k, k = 0 (the start) .. steps.
 
-    ``losses[k]`` is f(theta_k) (the full objective, even when steps used minibatches);
-    ``grad_norms[k]``, ``lrs[k]`` and ``states[name][k]`` belong to step k, which moved
-    theta_k to theta_{k+1} (the norm is of the gradient as the oracle returned it, before
-    any clipping, and for a line-search method of the last gradient its search computed,
-    at theta_{k+1}; the state is the optimizer's after the step, e.g. v_{k+1}).
-    ``f_evals`` and ``hess_evals`` count the calls of f and of the Hessian by methods
-    that need them (:mod:`optimlib.second_order`), not the loop's own recording of f.
+    ``losses[k]`` is the full f(theta_k). ``grad_norms[k]`` (before clipping; for a line
+    search, of its last gradient, at theta_{k+1}), ``lrs[k]`` and ``states[name][k]``
+    (after the step, e.g. v_{k+1}) belong to step k. ``f_evals`` and ``hess_evals``
+    count the optimizer's own calls (:mod:`optimlib.second_order`), not the recording.
     """
 
     label: str
@@ -80,10 +76,8 @@ class History:
         return np.linalg.norm(diff, axis=1)
 
     def steps_to(self, tol: float, measure: str = "loss_gap") -> int | None:
-        """The first k at which ``measure`` <= tol ("loss_gap", "distance" or "loss"), else None.
+        """The first k at which ``measure`` <= tol (finite), else None."""
 
-        ``tol`` must be a finite number (a NaN tolerance would never be met, silently).
-        """
         tol = _checks.finite("tol", tol)
         values = self._measure(measure)
         hits = np.flatnonzero(values <= tol)
@@ -125,16 +119,11 @@ def rate(
     """Measured linear rate of errors e_k >= 0: (e_stop / e_start)^(1 / (stop - start)),
     the geometric mean of e_{k+1} / e_k over start <= k < stop.
 
-    ``floor``: when given (and ``stop`` is not), the span ends at the first e_k <=
-    floor * e_start, before rounding is all one measures. ``skip``: leave out that
-    fraction of the span at its start (the transient of directions that fade faster).
-    ``envelope``: compare the largest e in a window a quarter of the span long at its
-    end with the largest in one at its start, which is robust to oscillation (complex
-    roots make e dip close to zero now and then) and still exact for e_k = c r^k.
-
-    A span that starts at e = 0 has no rate (every ratio is 0/0), and a negative e is
-    no size of an error: both are a ``ValueError`` (naming the errors ``name``); a run
-    that reaches e = 0 has rate 0.0.
+    ``floor`` (without ``stop``): end at the first e_k <= floor * e_start, before
+    rounding dominates. ``skip``: drop that fraction of the span's start (the transient).
+    ``envelope``: compare maxima over quarter-span windows at both ends, robust to
+    oscillation and exact for c r^k. e_start = 0 or a negative e is a ``ValueError``
+    (naming ``name``); reaching e = 0 gives rate 0.0.
     """
     values = np.asarray(errors, dtype=np.float64)
     last = len(values) - 1 if values.ndim == 1 else -1
@@ -149,9 +138,7 @@ def rate(
     stop = last if stop is None else _checks.nonnegative_int("rate: stop", stop)
     if not start < stop <= last:
         raise ValueError(f"rate: need 0 <= start < stop <= {last}; got {start}, {stop}")
-    skip = _checks.finite("skip", skip)
-    if not 0 <= skip < 1:
-        raise ValueError(f"skip must be a fraction in [0, 1); got {skip!r}")
+    skip = _checks.in_range("skip", skip, "a fraction in [0, 1)", lambda v: 0 <= v < 1)
     start += int(skip * (stop - start))
     if values[start] == 0:
         raise ValueError(
@@ -194,18 +181,13 @@ def minimize(
 ) -> History:
     """Run ``optimizer`` on ``problem`` for up to ``steps`` steps and return a History.
 
-    Gradients come from ``grad_fn`` if given, else from ``problem.oracle(batch_size, rng)``
-    (minibatches of a finite-sum problem) when ``batch_size`` is given, else from
-    ``problem.grad``. ``max_norm`` / ``clip_value`` clip every gradient. The run stops
-    early when f(theta) - f* <= ``tol``, or when it diverges: a non-finite gradient or
-    iterate (DivergenceError), a non-finite loss, or a loss above ``max_loss``; the step
-    is recorded in ``History.diverged_at`` and ``stop_reason`` says which ("diverged" or
-    "max_loss"). ``record_state`` names entries of the optimizer's state (e.g. ``("v",)``)
-    to keep after every step in ``History.states``. The optimizer is reset first unless
-    ``reset=False`` (to continue a run). An optimizer that needs more than gradients
-    (``optimizer.oracles``, e.g. ("f",) or ("hess",)) gets ``problem.f`` / ``problem.hess``;
-    one that compares values of f (a line search) needs full gradients: no ``batch_size``
-    and no clipping.
+    Gradients: ``grad_fn``, else ``problem.oracle(batch_size, rng)`` if ``batch_size``,
+    else ``problem.grad``; ``max_norm`` / ``clip_value`` clip them. Stops when
+    f - f* <= ``tol``, or on divergence (non-finite gradient, iterate or loss, or loss
+    above ``max_loss``: ``History.diverged_at``, ``stop_reason``). ``record_state`` names
+    state entries to keep (``History.states``). Resets the optimizer unless
+    ``reset=False``. ``optimizer.oracles`` ("f", "hess") get ``problem.f`` /
+    ``problem.hess``; a line search needs full, unclipped gradients.
     """
     if not isinstance(optimizer, Optimizer):
         raise ValueError(
@@ -283,8 +265,6 @@ def _state_names(names, state: dict) -> tuple:
 def _loop(problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss, states):
     """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
 
-    A run "diverges at step k" when step k fails to produce an acceptable theta_{k+1}:
-    a non-finite gradient or iterate, or a loss that is not finite or exceeds max_loss.
     Only acceptable iterates are recorded, so every recorded number is finite.
     """
     loss = problem.f(theta)

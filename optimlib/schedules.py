@@ -1,9 +1,7 @@
 """Learning-rate schedules: callables k -> eps_k, for k = 0, 1, 2, ...
 
-Pass one as any optimizer's ``lr``. A schedule also accepts an array of k and returns
-the array of eps_k, for plots. Each knows, from its formula, whether it meets the
-Robbins-Monro conditions sum_k eps_k = inf and sum_k eps_k^2 < inf
-(``meets_robbins_monro``); :func:`partial_sums` shows the same thing numerically.
+Pass one as an optimizer's ``lr``; an array of k gives an array. ``meets_robbins_monro``
+says whether sum eps_k = inf and sum eps_k^2 < inf; :func:`partial_sums` shows it.
 """
 
 from __future__ import annotations
@@ -44,9 +42,8 @@ def _checked(**checks) -> Mapping:
 class Schedule:
     """Base class: ``eps(k)`` for integer or array k >= 0, plus what the formula implies.
 
-    A schedule's parameters can be changed after construction (``s.eps0 = 0.05``); a
-    change is checked like the constructor's argument, together with the conditions
-    between parameters, and a bad value raises ``ValueError`` and changes nothing.
+    Parameters may be reassigned (``s.eps0 = 0.05``), checked like the constructor's;
+    a bad value raises ``ValueError`` and changes nothing.
     """
 
     sum_diverges: bool  # sum_k eps_k = inf
@@ -144,11 +141,7 @@ class LinearDecay(Schedule):
 
 
 class PowerDecay(Schedule):
-    """eps_k = eps0 / (1 + k/k0)^p: inverse time (p = 1), inverse square root (p = 1/2).
-
-    sum eps_k diverges exactly when p <= 1 and sum eps_k^2 converges exactly when
-    p > 1/2, so 1/2 < p <= 1 meets the Robbins-Monro conditions.
-    """
+    """eps_k = eps0 / (1 + k/k0)^p; meets Robbins-Monro exactly when 1/2 < p <= 1."""
 
     _parameters = _checked(eps0=_checks.positive, k0=_checks.positive, p=_checks.positive)
 
@@ -175,11 +168,7 @@ class PowerDecay(Schedule):
 
 
 class StepDecay(Schedule):
-    """eps_k = eps0 * factor^floor(k / every): piecewise constant, geometric decay.
-
-    Both sums converge (a geometric series), so the iterates may stop short of a
-    minimizer: it fails the first Robbins-Monro condition.
-    """
+    """eps_k = eps0 * factor^floor(k / every); sum eps_k converges, so not Robbins-Monro."""
 
     sum_diverges = False
     sum_of_squares_converges = True
@@ -205,15 +194,10 @@ class StepDecay(Schedule):
 class WarmupCosine(Schedule):
     """Linear warm-up to eps_max, then a half cosine down to eps_min at k = total.
 
-    eps_k = eps_max (k + 1) / warmup                                    for k < warmup,
-    eps_k = eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2
-                                                                        for warmup <= k < total,
-    eps_k = eps_min                                                     for k >= total.
+    eps_k = eps_max (k + 1) / warmup for k < warmup, then
+    eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2 until
+    k = total, then eps_min (Loshchilov & Hutter 2017). It fails Robbins-Monro either way.
 
-    The warm-up reaches eps_max at k = warmup - 1 (and k = warmup starts the cosine at
-    eps_max); warmup = 0 is the cosine decay alone (Loshchilov & Hutter 2017). The tail
-    decides the sums: eps_min > 0 behaves like a constant (both sums diverge), eps_min = 0
-    stops after total steps (both sums are finite). Either way it fails Robbins-Monro.
     """
 
     _first = "eps_max"  # the name of the peak in the constructor's error messages
@@ -270,10 +254,7 @@ class WarmupCosine(Schedule):
 
 
 class Cosine(WarmupCosine):
-    """eps_k = eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min.
-
-    :class:`WarmupCosine` with warmup = 0 (Loshchilov & Hutter 2017, without restarts).
-    """
+    """eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min: no warm-up."""
 
     _first = "eps0"
     _parameters = _checked(  # warmup stays 0
@@ -289,19 +270,9 @@ class Cosine(WarmupCosine):
         return f"Cosine(eps0={self.eps_max!r}, total={self.total!r}, eps_min={self.eps_min!r})"
 
 
-def constant(eps) -> Constant:
-    """eps_k = eps."""
-    return Constant(eps)
-
-
-def linear_decay(eps0, eps_tau, tau) -> LinearDecay:
-    """eps_k = (1 - k/tau) eps0 + (k/tau) eps_tau until k = tau, then eps_tau."""
-    return LinearDecay(eps0, eps_tau, tau)
-
-
-def power_decay(eps0, k0=1.0, p=1.0) -> PowerDecay:
-    """eps_k = eps0 / (1 + k/k0)^p."""
-    return PowerDecay(eps0, k0, p)
+# lower-case names for the same constructors, and the two classic power decays
+constant, linear_decay, power_decay = Constant, LinearDecay, PowerDecay
+step_decay, warmup_cosine, cosine_decay = StepDecay, WarmupCosine, Cosine
 
 
 def inverse_time(eps0, k0=1.0) -> PowerDecay:
@@ -314,27 +285,10 @@ def inverse_sqrt(eps0, k0=1.0) -> PowerDecay:
     return PowerDecay(eps0, k0, 0.5)
 
 
-def step_decay(eps0, factor=0.5, every=100) -> StepDecay:
-    """eps_k = eps0 * factor^floor(k / every)."""
-    return StepDecay(eps0, factor, every)
-
-
-def warmup_cosine(eps_max, warmup, total, eps_min=0.0) -> WarmupCosine:
-    """eps_max (k + 1) / warmup for k < warmup, then a half cosine to eps_min at k = total."""
-    return WarmupCosine(eps_max, warmup, total, eps_min)
-
-
-def cosine_decay(eps0, total, eps_min=0.0) -> Cosine:
-    """eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2 until k = total, then eps_min."""
-    return Cosine(eps0, total, eps_min)
-
-
 def partial_sums(schedule, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """(S1, S2) with S1[n] = sum_{k<=n} eps_k and S2[n] = sum_{k<=n} eps_k^2, n < num_steps.
 
-    Works for any callable k -> eps_k. Plotted against n, S1 grows without bound
-    exactly when the first Robbins-Monro condition holds, and S2 levels off exactly
-    when the second does.
+    For any callable k -> eps_k: S1 unbounded and S2 levelling off are Robbins-Monro.
     """
     num_steps = _checks.positive_int("num_steps", num_steps)
     if isinstance(schedule, Schedule):

@@ -1,21 +1,11 @@
 """Second-order methods: Newton's method, nonlinear conjugate gradients and L-BFGS.
 
-Goodfellow et al. (2016), sec. 8.6; Nocedal & Wright (2006), chs. 3, 5 and 7. Each class
-is written like the first-order optimizers (``update`` holds the lines of its algorithm
-box), but these methods need more than a gradient, so ``step`` takes more oracles:
+Goodfellow et al. (2016), sec. 8.6; Nocedal & Wright (2006), chs. 3, 5, 7. ``step`` takes
+the oracles named in ``opt.oracles``: ``hess=`` (theta -> (n, n) Hessian) for Newton and
+for ConjugateGradient with ``line_search="exact"``, else ``f=`` for the line search;
+:func:`optimlib.minimize` passes the problem's and counts calls. A line search's last
+gradient is reused by the next step (these methods assume a deterministic gradient).
 
-* ``Newton``: ``opt.step(theta, grad_fn, hess=hess_fn)``, hess_fn(theta) -> the
-  (n, n) Hessian, n = theta.size;
-* ``ConjugateGradient`` and ``LBFGS``: ``opt.step(theta, grad_fn, f=f_fn)``: a line
-  search along the direction compares values f(theta + t d) (``ConjugateGradient`` with
-  ``line_search="exact"`` takes ``hess=`` instead: the minimizing t on a quadratic).
-
-``opt.oracles`` names what a method needs, and :func:`optimlib.minimize` passes the
-problem's ``f`` / ``hess`` and counts their calls (``History.f_evals``,
-``History.hess_evals``). A line search ends at a point whose gradient it has computed:
-the next step reuses it instead of asking ``grad_fn`` again when called with the theta
-it returned (so ``History.grad_evals`` counts what the algorithm needs; these methods
-assume a deterministic full gradient).
 
 Ranges (``ValueError`` naming the parameter otherwise): ``lr`` > 0 or a schedule (the
 step of Newton's method; the first step length tried by a line search); ``damping``
@@ -117,16 +107,11 @@ def wolfe_line_search(phi, f0, slope0, t, c1=1e-4, c2=0.9, max_evals=30, t_min=0
 
         f(t) <= f0 + c1 t slope0  (sufficient decrease),  |f'(t)| <= c2 |slope0|  (curvature),
 
-    for phi(t) -> (f(t), f'(t), payload), f(t) = f(theta + t d) along a descent direction
-    d (slope0 = f'(0) < 0). Doubles t until a step fails to decrease f enough or climbs,
-    which brackets an acceptable step between ``lo`` (the best step so far) and ``hi``;
-    then shrinks the bracket at the minimizer of the quadratic through f(lo), f'(lo) and
-    f(hi) (exact for a quadratic f), kept a tenth of the bracket away from its ends.
-    Returns (t, payload); when slope0 >= 0, or no acceptable step is found in
-    ``max_evals``, or the bracket is so short that f cannot decrease by more than its
-    rounding error or that no step in it exceeds ``t_min`` (the smallest step that
-    changes theta in floating point), the best step so far (0 and None if nothing
-    decreased f): the minimizer, to rounding.
+    for phi(t) -> (f(t), f'(t), payload), f(t) = f(theta + t d), slope0 = f'(0) < 0.
+    Doubles t until it brackets a step, then shrinks the bracket at the quadratic
+    interpolant's minimizer (kept a tenth away from the ends). Returns (t, payload), or
+    the best step so far (0, None if none decreased f) when slope0 >= 0, after
+    ``max_evals``, or once the bracket is below rounding in f or below ``t_min``.
     """
     if not 0 < c1 < c2 < 1:
         raise ValueError(f"c1, c2 must satisfy 0 < c1 < c2 < 1; got c1={c1!r}, c2={c2!r}")
@@ -160,11 +145,8 @@ class Newton(_OracleOptimizer):
 
     H = hess(theta);  theta <- theta - eps (H + lambda I)^-1 g.
 
-    With eps = 1 and lambda = 0 it jumps to the stationary point of the local quadratic
-    model: the minimizer of a quadratic in one step, but also a saddle point or a
-    maximum when H is not positive definite. lambda (``damping``) > -lambda_min(H) makes
-    H + lambda I positive definite, so the step descends; a large lambda turns it into
-    gradient descent with step eps / lambda.
+    With eps = 1, lambda = 0 it jumps to the local model's stationary point (a saddle
+    or maximum if H is indefinite); lambda (``damping``) > -lambda_min(H) makes it descend.
     Parameters: lr (eps) > 0 or a schedule; damping (lambda) >= 0. State: none.
     """
 
@@ -258,11 +240,10 @@ class LBFGS(_OracleOptimizer):
     keep (s, y), dropping the oldest beyond m, if s^T y > 0 (the Wolfe curvature
     condition guarantees it).
 
-    H_k is the BFGS approximation of the inverse Hessian built from the m newest pairs,
-    never formed: 4 m n multiply-adds and 2 m n numbers of memory instead of n^2.
+    H_k (inverse-Hessian estimate) is never formed: O(m n) work and memory.
     Parameters: lr (eps) > 0 or a schedule; m an integer >= 1; c1 < c2 in (0, 1).
-    State: S, Y, shape (m, *theta.shape), the pairs s_i, y_i, newest last (zero rows are
-    empty).
+    State: S, Y, shape (m, *theta.shape), pairs newest last (zero rows are empty).
+
     """
 
     stacked_state = ("S", "Y")

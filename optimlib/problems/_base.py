@@ -10,10 +10,8 @@ from .. import _checks
 class Problem:
     """An objective f: R^dim -> R with its gradient (and Hessian, where defined).
 
-    Subclasses set ``name`` (a short label for legends), ``dim``, ``x0`` (a default
-    start), ``x_star`` and ``f_star`` (a minimizer and the optimal value, or None when
-    unknown) and ``bounds`` (the plotting box ((xmin, xmax), (ymin, ymax)) of a 2-D
-    problem, else None), and implement ``f`` and ``grad``.
+    Subclasses set ``name`` (a legend label), ``dim``, ``x0``, ``x_star`` and ``f_star``
+    (None when unknown), ``bounds`` (2-D plotting box, else None); implement f and grad.
     """
 
     name: str = "problem"
@@ -81,19 +79,13 @@ _EPS = float(np.finfo(np.float64).eps)
 
 
 def _kappa_max(dim: int) -> float:
-    """The largest condition number Quadratic.with_condition_number builds in ``dim``
-    dimensions: 1 / (10 dim eps), where float64's rounding of A stays below a tenth of
-    lambda_min."""
+    """1 / (10 dim eps): the largest kappa whose rounding in A stays below lambda_min / 10."""
     return 1 / (10 * dim * _EPS)
 
 
 def _condition_number(name: str, kappa) -> float:
-    kappa = _checks.finite(name, kappa)
-    if kappa < 1:
-        raise ValueError(
-            f"{name} must be a finite number >= 1 (lambda_max / lambda_min); got {kappa!r}"
-        )
-    return kappa
+    allowed = "a finite number >= 1 (lambda_max / lambda_min)"
+    return _checks.in_range(name, kappa, allowed, lambda v: v >= 1)
 
 
 def _vector(name: str, value, dim: int) -> np.ndarray:
@@ -106,15 +98,8 @@ def _vector(name: str, value, dim: int) -> np.ndarray:
     return value
 
 
-# --- the logistic function and its relatives, without overflow --------------------------
-
-
 def _sigmoid(z):
-    """1 / (1 + exp(-z)), for any z: only exp(-|z|) <= 1 is ever computed.
-
-    The textbook formula overflows in exp(-z) for z < -709. Underflow of exp(-|z|) to 0,
-    for |z| > 745, gives the correct limit 0 or 1 (numpy does not report it by default).
-    """
+    """1 / (1 + exp(-z)) computing only exp(-|z|) <= 1, so no z overflows."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -130,16 +115,12 @@ def _softplus(z):
     return np.logaddexp(0.0, z)
 
 
-# --- Newton's method, to find the minimizers we cannot write down ------------------------
-
-
 def _newton(f, grad, hess, x, max_iter: int = 100, give_up=None):
     """Minimize f from x by Newton's method with backtracking; returns (x, converged).
 
-    The Newton decrement lambda^2 = g^T H^-1 g estimates 2 (f(x) - f*) near a minimum;
-    iterations stop when it is below rounding error. Far from the minimum a full Newton
-    step can overshoot, so it is halved until f decreases enough (Armijo's rule);
-    ``give_up(x)`` may end the search early (it returns (x, False)).
+    Stops when the Newton decrement g^T H^-1 g is below rounding; halves the step until
+    Armijo's rule holds; ``give_up(x)`` may end the search early (then (x, False)).
+
     """
     for _ in range(max_iter):
         if give_up is not None and give_up(x):

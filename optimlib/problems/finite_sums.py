@@ -31,13 +31,6 @@ _BLOCK = 1 << 17  # floats in one temporary block (1 MiB): bounds memory on larg
 class FiniteSum(Problem):
     """f(w) = (1/N) sum_i L_i(w): the empirical risk of N examples (X[i], y[i]).
 
-    The minibatch gradient over m distinct random examples B,
-    ghat = (1/m) sum_{i in B} grad L_i(w), is an unbiased estimate of grad f(w); with
-    ``reduction="sum"``, (N/m) sum_{i in B} grad L_i(w) estimates the gradient of the
-    sum N f(w) (the N/m factor of the lecture's minibatch update). Without replacement,
-    the variance of ghat is (N - m) / (m (N - 1)) times the variance of a single
-    example's gradient (:meth:`minibatch_variance`).
-
     Subclasses implement :meth:`per_example_losses` and :meth:`per_example_grads`.
     """
 
@@ -87,11 +80,7 @@ class FiniteSum(Problem):
         return self.N * self.grad(w)
 
     def risk(self, w):
-        """The expected loss on new data from the same distribution.
-
-        Known only for problems drawn by a ``synthetic`` constructor, which record the
-        distribution; a problem built from data has no distribution to average over.
-        """
+        """The expected loss on new data; known only for problems made by ``synthetic``."""
         raise ValueError(
             f"risk: {self.name} was built from data, so its distribution (and hence its risk) "
             f"is unknown; problems made by {type(self).__name__}.synthetic(...) know theirs"
@@ -131,10 +120,8 @@ class FiniteSum(Problem):
     def minibatch_variance(self, w, m, reduction="mean") -> float:
         """E ||ghat - E ghat||^2 for the minibatch gradient ghat of m distinct examples.
 
-        With s^2 = (1/N) sum_i ||grad L_i(w) - grad f(w)||^2, the spread of single
-        examples, sampling without replacement gives s^2 (N - m) / (m (N - 1)): about
-        s^2 / m for m << N, and 0 for the full batch m = N. ``reduction="sum"``
-        multiplies the estimate, hence this, by N (the variance by N^2).
+        With s^2 = (1/N) sum_i ||grad L_i(w) - grad f(w)||^2, sampling without
+        replacement gives s^2 (N - m) / (m (N - 1)); ``reduction="sum"`` multiplies it by N^2.
         """
         m = self.check_batch_size(m)
         reduction = _reduction(reduction)
@@ -182,14 +169,8 @@ def _blockwise(fn, points: np.ndarray, width: int) -> np.ndarray:
 
 
 class _LinearModel(FiniteSum):
-    """A finite sum whose i-th loss sees w only through z_i = x_i^T w:
-
-        L_i(w) = loss(z_i, y_i) + l2/2 ||w||^2,
-
-    so grad L_i = loss'(z_i, y_i) x_i + l2 w and the Hessian of f is
-    (1/N) sum_i loss''(z_i, y_i) x_i x_i^T + l2 I. The penalty sits in every L_i, so
-    minibatch gradients stay unbiased for the penalized f.
-    """
+    """L_i(w) = loss(x_i^T w, y_i) + l2/2 ||w||^2 (the penalty in every L_i keeps
+    minibatch gradients unbiased for the penalized f)."""
 
     l2: float = 0.0
 
@@ -245,9 +226,7 @@ def _gaussian_inputs(N, Sigma, rng) -> np.ndarray:
 class LinearRegression(_LinearModel):
     """Least squares: L_i(w) = 1/2 (x_i^T w - y_i)^2.
 
-    The Hessian X^T X / N is constant; ``x_star`` is the least-squares solution (the
-    one of least norm if X has dependent columns), ``f_star`` its empirical risk.
-    Problems from :meth:`synthetic` also know their true risk (:meth:`risk`).
+    ``x_star`` is the (least-norm) least-squares solution, ``f_star`` its empirical risk.
     """
 
     def __init__(self, X, y):
@@ -262,9 +241,8 @@ class LinearRegression(_LinearModel):
     def synthetic(cls, N, d, rng, noise_std=0.5, kappa=1.0, w_true=None) -> LinearRegression:
         """N examples of y = x^T w_true + noise, x ~ N(0, Sigma), noise ~ N(0, noise_std^2).
 
-        Sigma is diagonal with eigenvalues spaced evenly on a log scale from 1 to
-        ``kappa``: it is the Hessian of the risk, so ``kappa`` is the risk's condition
-        number. ``w_true`` defaults to (1, ..., 1). Draws X, then the noise, from ``rng``.
+        Sigma (the risk's Hessian) is diagonal, eigenvalues log-spaced from 1 to ``kappa``;
+        ``w_true`` defaults to (1, ..., 1). Draws X, then the noise, from ``rng``.
         """
         N, Sigma, rng = _checks.positive_int("N", N), _covariance(d, kappa), _generator(rng)
         noise_std = _checks.nonnegative("noise_std", noise_std)
@@ -289,8 +267,7 @@ class LinearRegression(_LinearModel):
     def risk(self, w):
         """E 1/2 (x^T w - y)^2 = 1/2 (w - w_true)^T Sigma (w - w_true) + noise_std^2 / 2.
 
-        The first term is the excess risk over the Bayes risk noise_std^2 / 2, the loss
-        of the best possible predictor x^T w_true. Exact (no sampling).
+        Exact; the first term is the excess over the Bayes risk noise_std^2 / 2.
         """
         if self.w_true is None:
             return super().risk(w)
@@ -304,13 +281,9 @@ class LogisticRegression(_LinearModel):
 
         L_i(w) = softplus(z_i) - y_i z_i = softplus(-(2 y_i - 1) z_i),  z_i = x_i^T w,
 
-    of the model p(y = 1 | x) = sigmoid(x^T w), plus ``l2``/2 ||w||^2. The second form
-    is the one computed: np.logaddexp keeps it accurate for any margin.
-
-    ``x_star`` comes from Newton's method. On data that a hyperplane through the origin
-    separates, and with ``l2 = 0``, there is no minimizer: f tends to 0 as ||w|| grows
-    along a separating direction. Then ``x_star`` is None and ``f_star`` is 0, the
-    infimum; any ``l2 > 0`` makes f strongly convex, with a unique minimizer.
+    of p(y = 1 | x) = sigmoid(x^T w), plus ``l2``/2 ||w||^2, computed in the second form
+    (np.logaddexp). ``x_star`` comes from Newton's method; on separable data with
+    ``l2 = 0`` there is no minimizer, so ``x_star`` is None and ``f_star`` = 0, the infimum.
     """
 
     def __init__(self, X, y, l2=0.0):
@@ -344,10 +317,9 @@ class LogisticRegression(_LinearModel):
     def synthetic(cls, N, d, rng, kappa=1.0, w_true=None, l2=0.0) -> LogisticRegression:
         """N examples with x ~ N(0, Sigma) and p(y = 1 | x) = sigmoid(x^T w_true).
 
-        Sigma is diagonal with eigenvalues from 1 to ``kappa``, log-spaced. ``w_true``
-        defaults to a multiple of (1, ..., 1) scaled so that the logit x^T w_true has
-        standard deviation 3: the best classifier then errs on about 16% of new examples,
-        so a few hundred examples are not separable. Draws X, then the labels, from ``rng``.
+        Sigma is diagonal, eigenvalues log-spaced from 1 to ``kappa``. ``w_true`` defaults
+        to a multiple of (1, ..., 1) giving the logit standard deviation 3 (Bayes error
+        about 16%, so a few hundred examples are not separable). Draws X, then labels.
         """
         N, Sigma, rng = _checks.positive_int("N", N), _covariance(d, kappa), _generator(rng)
         _checks.nonnegative("l2", l2)
@@ -391,11 +363,8 @@ class LogisticRegression(_LinearModel):
     def risk(self, w):
         """The expected log-loss E[softplus(z) - y z] on new data, without the l2 term.
 
-        z = x^T w and s = x^T w_true are jointly normal, and E[y | x] = sigmoid(s), so the
-        risk is E softplus(z) - E[sigmoid(s) z]. The second term is
-        Cov(z, s) E sigmoid'(s) by Stein's lemma, since z = (Cov(z, s) / Var s) s plus a
-        part independent of s. That leaves two one-dimensional Gaussian integrals
-        (:func:`_gaussian_mean`), accurate to about 1e-12.
+        By Stein's lemma it is E softplus(z) - Cov(z, s) E sigmoid'(s), z = x^T w and
+        s = x^T w_true: two 1-D Gaussian integrals (:func:`_gaussian_mean`), to ~1e-12.
         """
         if self.w_true is None:
             return super().risk(w)
@@ -408,10 +377,8 @@ class LogisticRegression(_LinearModel):
     def zero_one_risk(self, w):
         """The probability that the rule 1{x^T w > 0} misclassifies a new example.
 
-        It depends on w only through the angle alpha between w and w_true in the inner
-        product of Sigma (the rule ignores the length of w); w = 0 predicts 0 always and
-        errs half the time. See :meth:`_error_at_angle` for the integral; it is
-        evaluated through a Chebyshev interpolant in alpha, accurate to about 1e-12.
+        A function of the Sigma-angle between w and w_true only (w = 0 errs half the time),
+        via a Chebyshev interpolant of :meth:`_error_at_angle`, accurate to about 1e-12.
         """
         if self.w_true is None:
             return super().risk(w)
@@ -432,17 +399,10 @@ class LogisticRegression(_LinearModel):
     def _error_at_angle(self, alpha):
         """The misclassification probability of a rule at angle alpha from w_true.
 
-        Write x^T w = sd(x^T w) u and s = x^T w_true = sd_s (u cos alpha + t sin alpha),
-        with u and t independent standard normals. The rule predicts 1 when u > 0, and by
-        the symmetry (u, t) -> (-u, -t) its error P(y = 1, u <= 0) + P(y = 0, u > 0)
-        equals 2 E[sigmoid(s) 1{u < 0}]. In polar
-        coordinates (u, t) = r (cos theta, sin theta), with J(c) = integral over r > 0 of
-        (sigmoid(c r) - 1/2) r exp(-r^2/2) = sqrt(pi/2) c E sigmoid'(c Z) (Stein again),
-
-            error = 1/2 + (1/pi) * integral of J(sd_s cos psi) d psi
-                    over pi/2 - alpha < psi < 3 pi/2 - alpha,
-
-        a smooth integral, done by Gauss-Legendre quadrature.
+        With s = sd_s (u cos alpha + t sin alpha), u, t standard normal, the error is
+        2 E[sigmoid(s) 1{u < 0}] = 1/2 + (1/pi) int J(sd_s cos psi) d psi over
+        (pi/2 - alpha, 3 pi/2 - alpha), J(c) = sqrt(pi/2) c E sigmoid'(c Z) (Stein's
+        lemma in polar coordinates), by Gauss-Legendre quadrature.
         """
         sd_s = math.sqrt(self.w_true @ self.Sigma @ self.w_true)
         nodes, weights = np.polynomial.legendre.leggauss(64)  # on [-1, 1]
@@ -456,13 +416,9 @@ class LogisticRegression(_LinearModel):
 def _gaussian_mean(g, scales) -> np.ndarray:
     """E g(s Z), Z ~ N(0, 1), for each s in ``scales``, by the trapezoidal rule in Z.
 
-    For g in the logistic family (softplus, sigmoid, sigmoid'), analytic in the strip
-    |Im z| < pi, g(s u) exp(-u^2/2) is analytic for |Im u| < pi / s, and the trapezoidal
-    rule with step h on the whole line then errs by about exp(-2 pi^2 / (s h)) (Trefethen
-    & Weideman 2014): h = 0.5 / s gives exp(-39), below rounding, for any scale; the
-    tails beyond |u| = 10 weigh less than 1e-22 s. Gauss-Hermite quadrature, the usual
-    choice, converges slowly here for s above 2 or so (with 200 nodes it errs by 3e-5
-    at s = 10), because the singularities of g(s u) come within pi / s of the real line.
+    For g analytic in |Im z| < pi (the logistic family), step h = 0.5 / s errs by about
+    exp(-2 pi^2 / (s h)) = exp(-39) (Trefethen & Weideman 2014); Gauss-Hermite
+    converges slowly here for s above about 2.
     """
     scales = np.asarray(scales, dtype=np.float64)
     h = min(0.5, 0.5 / max(float(np.max(scales, initial=0.0)), 1e-300))

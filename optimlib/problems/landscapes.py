@@ -1,12 +1,5 @@
-"""Landscapes to look at: the quadratic model and the hard landscapes of chapters 2, 5, 7.
-
-* :class:`Quadratic`: the model of every local analysis; its condition number kappa
-  sets the rate of gradient descent and of momentum (chapters 1, 2, 5).
-* :class:`Rosenbrock`, :class:`Saddle`, :class:`Cliff`: a curved valley, a saddle point
-  and an exploding gradient (chapters 2 and 7).
-* :class:`CyclingExample`: a strongly convex function on which the heavy ball, tuned as
-  for a quadratic, cycles forever (chapter 5).
-"""
+"""Landscapes to look at: the quadratic model (chapters 1, 2, 5), a curved valley, a saddle,
+a cliff (chapters 2, 7), a function on which the tuned heavy ball cycles (chapter 5)."""
 
 from __future__ import annotations
 
@@ -30,22 +23,15 @@ from ._base import (
     _vector,
 )
 
-# --- the quadratic model ----------------------------------------------------------------
-
 
 class Quadratic(Problem):
     """f(x) = 1/2 x^T A x - b^T x with A symmetric positive definite.
 
-    The minimizer solves A x = b (what the lecture's "f(x) = A^-1 x" means); the
-    eigenvalues of A are the curvatures along its eigenvectors, and their ratio
-    kappa = lambda_max / lambda_min, the condition number, sets how fast first-order
-    methods converge (Goodfellow et al. 2016, secs. 4.3.1 and 8.2.1).
-
-    Attributes: ``A``, ``b``, ``eigenvalues`` (ascending) with their ``eigenvectors``
-    (the columns), ``mu`` = lambda_min, ``L`` = lambda_max, ``kappa``, ``x_star``,
-    ``f_star``. With ``b=None``, b = 0 and x* = 0. The default start is
-    x0 = x* + 3 (-v_1 + v_2 - v_3 + ...), v_i the eigenvectors: every eigen-direction
-    starts 3 away, so gradient descent shows both its fast and its slow directions.
+    x* solves A x = b; kappa = lambda_max / lambda_min sets the rate of first-order
+    methods (Goodfellow et al. 2016, secs. 4.3.1, 8.2.1). Attributes: ``A``, ``b`` (0 if
+    None), ``eigenvalues`` (ascending), ``eigenvectors`` (columns), ``mu``, ``L``,
+    ``kappa``, ``x_star``, ``f_star``. Default start x0 = x* + 3 (-v_1 + v_2 - ...):
+    every eigen-direction starts 3 away.
     """
 
     def __init__(self, A, b=None, x0=None):
@@ -94,22 +80,11 @@ class Quadratic(Problem):
     ) -> Quadratic:
         """A quadratic whose Hessian has condition number exactly ``kappa``.
 
-        Eigenvalues: lam_min and kappa * lam_min, with (dim > 2) the others spaced
-        evenly on a log scale between them. Eigenvectors: in 2-D and with ``angle=0``
-        the coordinate axes, the smallest curvature along the first axis (a valley that
-        runs along x with steep walls in y, which suits a wide plot), turned
-        counterclockwise by ``angle`` radians; with ``rng`` (a np.random.Generator), a
-        random orthogonal matrix instead, in any dimension. With ``b=None``,
-        b = A (1, ..., 1), so the minimizer is x* = (1, ..., 1), away from the origin
-        where runs often start.
-
-        ``eigenvalues`` and ``eigenvectors`` are the exact ones it was built from (A
-        holds them up to rounding), so ``kappa`` is the requested value.
-
-        kappa may be at most 1 / (10 dim eps) (eps = 2.2e-16, float64's precision; about
-        2.3e14 for dim = 2): A holds its eigenvalues only to about dim eps lambda_max, so
-        a larger kappa would make that rounding more than a tenth of lambda_min, and
-        near 1 / (dim eps) A is no longer positive definite in float64.
+        Eigenvalues lam_min, kappa * lam_min and (dim > 2) log-spaced ones between.
+        Eigenvectors: the axes (smallest curvature along x) turned by ``angle``, or a
+        random orthogonal matrix from ``rng``. ``b=None`` gives x* = (1, ..., 1).
+        ``eigenvalues``/``eigenvectors`` are the exact ones used. kappa <= 1 / (10 dim
+        eps_64): beyond, rounding in A exceeds a tenth of lambda_min.
         """
         kappa = _condition_number("kappa", kappa)
         dim = _checks.positive_int("dim", dim)
@@ -181,9 +156,7 @@ class Quadratic(Problem):
         """max_i |1 - eps lambda_i|: gradient descent with step eps contracts ||x_k - x*||
         by at least this factor per step (and exactly, in the slowest eigen-direction).
 
-        x_{k+1} - x* = (I - eps A)(x_k - x*), whose eigenvalues are 1 - eps lambda_i; the
-        largest in absolute value is reached at lambda_min or lambda_max. Below 1 exactly
-        when 0 < eps < 2 / L. ``eps`` may be an array (a rate for each step size).
+        Below 1 exactly when 0 < eps < 2 / L. ``eps`` may be an array.
         """
         eps = np.asarray(eps, dtype=np.float64)
         if not (np.isfinite(eps).all() and (eps > 0).all()):
@@ -208,9 +181,7 @@ class Quadratic(Problem):
         """(sqrt(kappa) - 1) / (sqrt(kappa) + 1): the asymptotic contraction per step of
         the heavy ball with :meth:`heavy_ball_optimal` parameters (Polyak 1964).
 
-        The iteration matrix then has a repeated eigenvalue in the extreme directions,
-        so ||x_k - x*|| behaves like k rate^k: the rate holds for large k, and the first
-        steps can overshoot (the step is about 4 / L, twice gradient descent's limit).
+        A repeated eigenvalue makes ||x_k - x*|| ~ k rate^k: early steps can overshoot.
         """
         root_kappa = math.sqrt(self.kappa)
         return (root_kappa - 1) / (root_kappa + 1)
@@ -248,15 +219,10 @@ def _random_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:
     return Q * np.sign(np.diag(R))
 
 
-# --- hard landscapes in two dimensions ----------------------------------------------------
-
-
 class Rosenbrock(Problem):
     """f(x, y) = (a - x)^2 + b (y - x^2)^2 (Rosenbrock 1960).
 
-    A curved, flat-bottomed valley along the parabola y = x^2 with the minimum
-    x* = (a, a^2), f* = 0; gradient descent crosses the valley quickly and then crawls
-    along its floor. The default start (-1.2, 1) is Rosenbrock's own.
+    A curved valley along y = x^2; x* = (a, a^2), f* = 0; default start (-1.2, 1).
     """
 
     def __init__(self, a=1.0, b=100.0):
@@ -295,12 +261,9 @@ class Rosenbrock(Problem):
 class Saddle(Problem):
     """f(x, y) = a/2 x^2 - b/2 y^2 + b/4 y^4.
 
-    The origin is a saddle point: the gradient vanishes and the Hessian diag(a, -b) has
-    a negative eigenvalue. The minima are (0, -1) and (0, 1), with f* = -b/4
-    (``minima``; ``x_star`` is (0, 1)). Started at (1, 1e-3), just off the ridge,
-    gradient descent slides into the saddle, lingers while y grows by a factor
-    (1 + eps b) per step, then escapes: a plateau in the loss curve (Dauphin et al.
-    2014; Goodfellow et al. 2016, sec. 8.2.3).
+    A saddle at the origin (Hessian diag(a, -b)); minima (0, +-1), f* = -b/4 (``minima``,
+    ``x_star`` = (0, 1)). From (1, 1e-3) gradient descent lingers near the saddle, a
+    plateau (Dauphin et al. 2014; Goodfellow et al. 2016, sec. 8.2.3).
     """
 
     def __init__(self, a=1.0, b=1.0):
@@ -337,31 +300,13 @@ class Saddle(Problem):
 class Cliff(Problem):
     """A gentle bowl cut by a cliff: the landscape of an exploding gradient.
 
-    f(x, y) = c/2 ((x - x_c)^2 + (y - y_c)^2) + height * S(x), where the step S falls
-    from 1 to 0 along a straight face of ``width`` centred at x = ``position``:
-    S = 1 on the high side, 0 on the low side, linear in between, its two edges rounded
-    over a distance ``softness``:
-
-        S(x) = (softness / width) [softplus((x_bottom - x) / softness)
-                                   - softplus((x_top - x) / softness)],
-
-    x_top, x_bottom = position -/+ width / 2. On the face the slope is height / width
-    (``max_gradient_norm``; 200 with the defaults), against a gradient of at most 1.6
-    elsewhere on the way from x0 = (-1, 0.5) to the bowl's centre (x_c, y_c) = (0.5, 0).
-
-    Gradient descent with eps = 0.1 (stable on the bowl: c eps = 0.1) walks down the
-    plateau in steps of a few hundredths, so an iterate lands on the face, whose
-    gradient then throws it about eps * 200 = 20 away, several plot widths; clipping the
-    gradient to norm 1 turns that into a step of 0.1 down the cliff (Pascanu, Mikolov &
-    Bengio 2013; Goodfellow et al. 2016, secs. 8.2.4 and 10.11.1). With the defaults
-    this happens for every step size from 0.04 to 0.2 (tested); from about 0.215 the
-    steps outgrow the face and can jump clean over it. A face of constant slope, rather
-    than a logistic step, is what makes the landing dependable: it is wider than the
-    steps that reach it, while a logistic face is steep over a few widths only and the
-    exponential tail in front of it tends to throw iterates over it.
-
-    ``x_star`` is found by Newton's method from the bowl's centre (the step's tail
-    shifts the minimum, by far less than rounding error with the defaults).
+    f(x, y) = c/2 ((x - x_c)^2 + (y - y_c)^2) + height * S(x), S a step from 1 to 0 with a
+    face of constant slope height / width (``max_gradient_norm``, 200 by default) centred
+    at ``position``, its edges rounded by softplus over ``softness``. Gradient descent
+    with eps in [0.04, 0.2] lands on the face and is thrown ~eps * 200 away; clipping to
+    norm 1 makes it a step down (Pascanu, Mikolov & Bengio 2013; Goodfellow et al. 2016,
+    secs. 8.2.4, 10.11.1). A constant-slope face, wider than the steps, makes the landing
+    dependable. ``x_star``: Newton's method from the bowl's centre.
     """
 
     def __init__(
@@ -430,18 +375,12 @@ class Cliff(Problem):
         return H
 
 
-# --- beyond quadratics: where the heavy ball's tuning fails ------------------------------
-
-
 class CyclingExample(Problem):
     """A smooth, strongly convex function of one variable on which the heavy ball cycles.
 
-    f'(x) = 25 x for x < 1, x + 24 for 1 <= x < 2, 25 x - 24 for x >= 2: the curvature is
-    25, 1, 25 on the three pieces, so mu = 1, L = 25, kappa = 25; f is C^1, convex, with
-    its minimum f* = 0 at x* = 0 (Lessard, Recht & Packard 2016, sec. 4.6). With the
-    parameters that are optimal on quadratics of this kappa (``heavy_ball_optimal``:
-    eps = 1/9, alpha = 4/9) the heavy ball started at the default x0 = 3.3 (with v = 0)
-    falls into a cycle of period 3 and never converges; Nesterov's method converges.
+    f'(x) = 25 x (x < 1), x + 24 (1 <= x < 2), 25 x - 24 (x >= 2): mu = 1, L = 25, x* = 0,
+    f* = 0 (Lessard, Recht & Packard 2016, sec. 4.6). The heavy ball with the quadratic-
+    optimal eps = 1/9, alpha = 4/9 from x0 = 3.3 cycles with period 3; Nesterov converges.
     """
 
     name = "cycling example (kappa = 25)"
@@ -471,11 +410,7 @@ class CyclingExample(Problem):
 
 
 class Linear(Problem):
-    """f(x) = g^T x: a constant gradient g everywhere, and no minimum (f is unbounded).
-
-    The long slope on which momentum builds up speed, to a terminal velocity
-    eps g / (1 - alpha) (chapter 5).
-    """
+    """f(x) = g^T x, unbounded: momentum's terminal velocity is eps g / (1 - alpha)."""
 
     def __init__(self, g):
         g = _checks.float_array("g", g)

@@ -1,11 +1,5 @@
-"""Networks as problems: an MLP on a data set, a saturated unit, a linear recurrence.
-
-* :func:`two_spirals` and :class:`Network`: an MLP classifier as a finite sum that
-  :func:`optimlib.minimize` trains with minibatches (chapter 9).
-* :class:`SaturatedUnit`: the smallest network with a plateau (chapter 2).
-* :class:`LinearRecurrence`: a linear recurrent network, whose gradients explode or
-  vanish with the powers of its weight matrix (chapter 7).
-"""
+"""Networks as problems: an MLP on two spirals (chapter 9), a saturated unit with a
+plateau (chapter 2), a linear recurrence whose gradients explode or vanish (chapter 7)."""
 
 from __future__ import annotations
 
@@ -18,19 +12,13 @@ from .. import nn as _nn
 from ._base import Problem, _frozen, _generator, _value, _vector
 from .finite_sums import FiniteSum, _reduction
 
-# --- a data set for a small network -------------------------------------------------------
-
 
 def two_spirals(N, rng, noise=0.1, turns=1.5) -> tuple[np.ndarray, np.ndarray]:
     """N points on two interleaved spirals, labels 0 and 1 (Lang & Witbrock 1988).
 
-    Each spiral winds ``turns`` times around the origin, its radius growing by 1 per
-    turn; the second is the first turned by half a turn, so neighbouring arms of the
-    two classes lie 1/2 apart, five noise standard deviations with the defaults. The
-    position along a spiral is t = sqrt(U), U uniform on (0, 1), which spreads points
-    evenly along its length; Gaussian noise of standard deviation ``noise`` is then
-    added to each coordinate. Returns X of shape (N, 2) and y, integers in {0, 1}, half
-    of each in random order. No line separates the classes; a small MLP can.
+    Each winds ``turns`` times, radius growing by 1 per turn, the second turned by half a
+    turn (arms 1/2 apart); points spread evenly along the length (t = sqrt(U)), plus
+    N(0, ``noise``^2) per coordinate. Returns X (N, 2) and y in {0, 1}, half each, shuffled.
     """
     N = _checks.positive_int("N", N)
     rng = _generator(rng)
@@ -47,18 +35,11 @@ def two_spirals(N, rng, noise=0.1, turns=1.5) -> tuple[np.ndarray, np.ndarray]:
 class Network(FiniteSum):
     """An MLP classifier on a data set, as a finite-sum problem of its flat parameters.
 
-    f(theta) = (1/N) sum_i L_i(theta), L_i the cross-entropy of example (X[i], y[i])
-    under ``mlp`` (an :class:`optimlib.nn.MLP` with ``loss="cross_entropy"``), so an
-    optimizer trains the network exactly as it minimizes any other problem:
-    ``minimize(Network(mlp, X, y, rng), opt, steps, batch_size=m, rng=...)``.
-
-    The full gradient and the minibatch gradients come from the MLP's backpropagation on
-    the chosen rows (one backward pass, not N per-example ones); ``per_example_grads``,
-    needed only for :meth:`minibatch_variance`, takes one pass per example. The start
-    ``x0`` is ``mlp.init_params(rng)``, a fresh random initialization, unless given.
-    The minimizer and optimal value are unknown (``x_star`` and ``f_star`` are None).
-    Batch normalization is refused: with it an example's loss depends on the others in
-    its minibatch, so the objective is no longer a fixed sum.
+    L_i is the cross-entropy of (X[i], y[i]) under ``mlp`` (``loss="cross_entropy"``):
+    ``minimize(Network(mlp, X, y, rng), opt, steps, batch_size=m, rng=...)``. Minibatch
+    gradients take one backward pass on the chosen rows. ``x0`` defaults to
+    ``mlp.init_params(rng)``; ``x_star``, ``f_star`` are None. Batch norm is refused: it
+    makes an example's loss depend on its minibatch, so f is no longer a fixed sum.
     """
 
     def __init__(self, mlp, X, y, rng=None, x0=None):
@@ -113,19 +94,12 @@ class Network(FiniteSum):
         return X, self.labels if idx is None else self.labels[np.asarray(idx)]
 
 
-# --- a plateau: one saturated tanh unit ---------------------------------------------------
-
-
 class SaturatedUnit(Problem):
     """One tanh unit, two examples, a plateau: y_hat = w2 tanh(w1 x + b1) + b2.
 
-    The examples are (x, y) = (-1, -1) and (1, 1), the loss the mean squared error, and
-    theta = (w1, b1, w2, b2), the layout of ``optimlib.nn.MLP([1, 1, 1], "tanh", "mse")``.
-    The start x0 = (0, beta, 1, 0) puts the unit's pre-activation at beta for both
-    examples: far out on the flat part of tanh for beta of a few units, where its slope
-    is sech^2(beta) ~ 4 exp(-2 beta). The output layer soon predicts the best constant,
-    0, and the loss sits at 1 (a plateau) until w1 grows. The infimum f* = 0 is attained
-    (w2 tanh(w1) = 1, b1 = b2 = 0).
+    Examples (-1, -1) and (1, 1), mean squared error, theta = (w1, b1, w2, b2) as in
+    ``MLP([1, 1, 1], "tanh", "mse")``. x0 = (0, beta, 1, 0) starts where tanh's slope is
+    sech^2(beta) ~ 4 exp(-2 beta): the loss sits at 1 until w1 grows. f* = 0 is attained.
     """
 
     X = _frozen([[-1.0], [1.0]])
@@ -148,8 +122,7 @@ class SaturatedUnit(Problem):
     def plateau_gradient(self, w2=1.0) -> float:
         """|df/dw1| on the plateau (w1 = 0, output 0 for both examples): 2 |w2| sech^2(beta).
 
-        With w1 = 0 both examples see h = tanh(beta); when the output layer predicts
-        0, the residuals are (+1, -1) and df/dw1 = -2 w2 sech^2(beta), while df/db1 = 0.
+        There the residuals are (+1, -1), so df/dw1 = -2 w2 sech^2(beta) and df/db1 = 0.
         """
         return 2 * abs(_checks.finite("w2", w2)) * self.slope
 
@@ -168,14 +141,11 @@ class SaturatedUnit(Problem):
         return self.mlp.grad(self._point(x), self.X, self.y)
 
 
-# --- a linear recurrence: gradients through T steps ----------------------------------------
-
-
 def unroll(W, H0, T: int) -> np.ndarray:
     """The states h_0, ..., h_T of h_t = W h_{t-1}: shape (T + 1, ..., n, N).
 
-    ``W`` has shape (n, n), or (..., n, n) for a stack of matrices; ``H0`` (n, N) holds N
-    starting states as columns, all run through the same W.
+    ``W`` is (n, n) or a stack (..., n, n); ``H0`` (n, N) holds N starting states.
+
     """
     T = _checks.nonnegative_int("T", T)
     W = np.asarray(W, dtype=float)
@@ -211,10 +181,8 @@ def backward(W, states, delta) -> tuple[np.ndarray, np.ndarray]:
 class LinearRecurrence(Problem):
     """f(W) = (1 / 2N) sum_i ||h_T^(i) - y_i||^2 with h_t = W h_{t-1}, h_0^(i) = x_i.
 
-    The columns of ``X`` (n, N) are the starting states, those of ``Y`` the targets; the
-    parameter theta is W flattened row by row (n^2 numbers). The gradient is
-    :func:`backward` of delta = (h_T - y) / N. ``f_star`` is the optimal value when the
-    caller knows it (None otherwise).
+    Columns of ``X`` (n, N) are starts, of ``Y`` targets; theta is W row by row. The
+    gradient is :func:`backward` of (h_T - y) / N. ``f_star``: given by the caller, or None.
     """
 
     def __init__(self, X, Y, T: int, x0, f_star=None, name="linear recurrence"):
@@ -252,8 +220,7 @@ class LinearRecurrence(Problem):
     def hess(self, x, h: float = 1e-6) -> np.ndarray:
         """The Hessian at one point, by central differences of the exact gradient.
 
-        Accurate to about 1e-8 relative to its largest entry (h^2 truncation and
-        rounding of order 1e-16 / h), enough for step-size limits like 2 / lambda_max.
+        Accurate to ~1e-8 of its largest entry, enough for limits like 2 / lambda_max.
         """
         x = self._point(x)
         h = _checks.positive("h", h)
