@@ -170,18 +170,10 @@ def _blockwise(fn, points: np.ndarray, width: int) -> np.ndarray:
 
 class _LinearModel(FiniteSum):
     """L_i(w) = loss(x_i^T w, y_i) + l2/2 ||w||^2 (the penalty in every L_i keeps
-    minibatch gradients unbiased for the penalized f)."""
+    minibatch gradients unbiased for the penalized f). Subclasses write ``loss(z, y)`` and
+    its first two derivatives in z, ``dloss`` and ``d2loss``."""
 
     l2: float = 0.0
-
-    def loss(self, z, y):
-        raise NotImplementedError
-
-    def dloss(self, z, y):
-        raise NotImplementedError
-
-    def d2loss(self, z, y):
-        raise NotImplementedError
 
     def per_example_losses(self, w, idx=None) -> np.ndarray:
         w = self._points(w, "w")
