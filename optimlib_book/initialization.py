@@ -159,6 +159,8 @@ def measure_variances(
 
 def draw_variances(ax, results, which: str, labels=None) -> None:
     """Median over seeds (line), 10-90% band, and the recursion (dashed), per result."""
+    from matplotlib.ticker import MaxNLocator
+
     from . import plot
 
     labels = labels or [f"$n\\sigma^2$ = {res.scale:g}" for res in results]
@@ -169,6 +171,7 @@ def draw_variances(ax, results, which: str, labels=None) -> None:
         predicted = getattr(res, f"predicted_{which}")
         ax.plot(layers, predicted, color=color, linestyle="--", linewidth=1.2)
     ax.set_xlabel("layer $l$")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if which == "forward":
         ax.set_ylabel(r"$\mathrm{E}[h_l^2]$ (activations)")
     else:
@@ -343,6 +346,8 @@ def panel(ax, scale: float = 2.0, depth: int = 10, activation: str = "tanh") -> 
     """Both recursions for one activation and scale n sigma^2: activations (blue) and
     gradients (orange), measured over PANEL_SEEDS seeds in an MLP of width PANEL_WIDTH,
     and predicted."""
+    from matplotlib.ticker import MaxNLocator
+
     from . import plot
 
     result = measure_variances(
@@ -362,6 +367,7 @@ def panel(ax, scale: float = 2.0, depth: int = 10, activation: str = "tanh") -> 
             linewidth=1.2,
         )
     ax.set_xlabel("layer $l$")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean square")
     ax.legend(loc="best", fontsize="small")
     forward = np.median(result.forward, axis=0)
