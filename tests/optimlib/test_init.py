@@ -128,3 +128,17 @@ def test_draws_are_seeded_and_keep_the_dtype():
 def test_bad_input_raises_a_value_error_naming_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_mlp_init_params_draws_are_these_scales_to_rounding():
+    """The same generator, drawn layer by layer with these stds, gives init_params's W
+    to rounding (sqrt(2 / n) against sqrt(2) / sqrt(n): a few ulps)."""
+    mlp = ol.nn.MLP([5, 7, 3], "relu")
+    theta = mlp.init_params(np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    expected = [
+        ol.init.he_normal((5, 7), rng),
+        ol.init.glorot_normal((7, 3), rng),
+    ]
+    for params, W in zip(mlp.unflatten(theta), expected, strict=True):
+        np.testing.assert_allclose(params["W"], W, rtol=1e-15, atol=0)
