@@ -176,6 +176,7 @@ def draw_variances(ax, results, which: str, labels=None) -> None:
         ax.set_ylabel(r"$\mathrm{E}[h_l^2]$ (activations)")
     else:
         ax.set_ylabel(r"$\mathrm{E}[(\partial L/\partial u_l)^2]$ (gradients)")
+    plot.thin_log_ticks(ax)
 
 
 # --- symmetry breaking ------------------------------------------------------------------
@@ -370,6 +371,7 @@ def panel(ax, scale: float = 2.0, depth: int = 10, activation: str = "tanh") -> 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean square")
     ax.legend(loc="best", fontsize="small")
+    plot.thin_log_ticks(ax)
     forward = np.median(result.forward, axis=0)
     backward = np.median(result.backward, axis=0)
     return {
