@@ -20,6 +20,6 @@ __all__ = [
     "LBFGS", "SGD", "AMSGrad", "AdaGrad", "Adadelta", "Adam", "AdamW", "Averaged",
     "ConjugateGradient", "DivergenceError", "History", "Lion", "Momentum", "Nadam", "Nesterov",
     "Newton", "Optimizer", "RMSProp", "averaged_history", "averaging", "clip_by_norm",
-    "clip_by_value", "clipping", "compare", "init", "minimize", "nn", "problems", "rate", "schedules",
-    "second_order"
+    "clip_by_value", "clipping", "compare", "init", "minimize", "nn", "problems", "rate",
+    "schedules", "second_order"
 ]  # fmt: skip
