@@ -6,7 +6,7 @@ in the separate package ``optimlib_book``, which imports this one and never the 
 
 from __future__ import annotations
 
-from . import averaging, clipping, compare, nn, problems, schedules, second_order
+from . import averaging, clipping, compare, init, nn, problems, schedules, second_order
 from .averaging import Averaged, averaged_history
 from .clipping import clip_by_norm, clip_by_value
 from .optimizers import SGD, AdaGrad, Adam, DivergenceError, Momentum, Nesterov, Optimizer, RMSProp
@@ -20,6 +20,6 @@ __all__ = [
     "LBFGS", "SGD", "AMSGrad", "AdaGrad", "Adadelta", "Adam", "AdamW", "Averaged",
     "ConjugateGradient", "DivergenceError", "History", "Lion", "Momentum", "Nadam", "Nesterov",
     "Newton", "Optimizer", "RMSProp", "averaged_history", "averaging", "clip_by_norm",
-    "clip_by_value", "clipping", "compare", "minimize", "nn", "problems", "rate", "schedules",
-    "second_order"
+    "clip_by_value", "clipping", "compare", "init", "minimize", "nn", "problems", "rate",
+    "schedules", "second_order"
 ]  # fmt: skip
