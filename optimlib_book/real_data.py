@@ -18,6 +18,20 @@
 
 The chapter's experiment is :data:`EXPERIMENT`: one dictionary, so that the stored
 torch curves can say which experiment they belong to.
+
+Two decisions, and why:
+
+* The digits ship with the book (57 KB, byte for byte scikit-learn's
+  ``sklearn/datasets/data/digits.csv.gz``; CC BY 4.0 allows it with the attribution in
+  ``data/DIGITS.md``) instead of coming from ``sklearn.datasets.load_digits``:
+  scikit-learn would add SciPy, joblib, threadpoolctl and narwhals to every reader's
+  environment for one small file. The tests compare the two where scikit-learn exists.
+* torch is not a dependency of the book (``make book``, Binder, Python 3.13 without a
+  CPU wheel, a student's environment): the chapter computes PyTorch's curves live when
+  ``import torch`` works and reads :data:`TORCH_FILE` otherwise, so its printed outputs
+  are the same either way. After changing :data:`EXPERIMENT`, rewrite the file with
+  ``python -c "from optimlib_book import real_data; real_data.write_torch_file()"``
+  (the tests fail until then).
 """
 
 from __future__ import annotations
@@ -47,6 +61,7 @@ __all__ = [
     "draw_curves",
     "draw_digits",
     "load_digits",
+    "load_torch_file",
     "make_optimizer",
     "mapping_table",
     "split_digits",
@@ -197,10 +212,14 @@ def _has_lookahead(opt) -> bool:
     return type(opt).gradient_point is not ol.Optimizer.gradient_point
 
 
+def _lookahead(opt, theta):
+    return opt.gradient_point(theta, **opt.state) if opt.state else theta
+
+
 def train(mlp, theta, opt, split: Split, order, eval_every: int) -> Curves:
-    """Train ``mlp`` from ``theta`` with ``opt``, one minibatch per row of ``order``;
-    measure every ``eval_every`` steps and at the end (also at the look-ahead point,
-    for an optimizer that has one)."""
+    """Train ``mlp`` from ``theta`` with ``opt``, one minibatch per row of
+    ``order``; measure every ``eval_every`` steps and at the end (also at the
+    look-ahead point, for an optimizer that has one)."""
     eval_every = _checks.positive_int("eval_every", eval_every)
     opt.reset()
     steps, rows, points, ahead_rows, ahead_points = [], [], [], [], []
@@ -210,7 +229,7 @@ def train(mlp, theta, opt, split: Split, order, eval_every: int) -> Curves:
             rows.append(_measure(mlp, theta, split))
             points.append(theta)
             if _has_lookahead(opt):
-                ahead = opt.gradient_point(theta, **opt.state) if opt.state else theta
+                ahead = _lookahead(opt, theta)
                 ahead_rows.append(_measure(mlp, ahead, split))
                 ahead_points.append(ahead)
         if k < len(order):
@@ -335,11 +354,11 @@ def mapping_table(optimizers) -> str:
 
 
 def torch_train(mlp, theta, opt, split: Split, order, eval_every: int) -> Curves:
-    """:func:`train` in PyTorch: ``nn.Linear`` layers with optimlib's initial weights
-    (W transposed), ``F.cross_entropy``, and ``torch.optim`` as :func:`torch_equivalent`
-    says, in float64 on the same minibatches. ``points`` are PyTorch's parameters,
-    flattened in optimlib's layout. Runs on one thread: the tensors are tiny, and more
-    threads only wait for each other."""
+    """:func:`train` in PyTorch, float64, on the same minibatches: ``nn.Linear``
+    layers with optimlib's initial weights (W transposed), ``F.cross_entropy``,
+    and the ``torch.optim`` class :func:`torch_equivalent` names. ``points``
+    are PyTorch's parameters in optimlib's layout. One thread: the tensors are
+    tiny, and more threads only wait for each other."""
     import torch
 
     cls, kwargs = torch_equivalent(opt)
@@ -353,17 +372,17 @@ def torch_train(mlp, theta, opt, split: Split, order, eval_every: int) -> Curves
                 linear.weight.copy_(torch.from_numpy(params["W"].T.copy()))
                 linear.bias.copy_(torch.from_numpy(params["b"].copy()))
             layers += [linear, torch.nn.ReLU()]
-        model = torch.nn.Sequential(*layers[:-1])  # no activation after the last layer
+        model = torch.nn.Sequential(*layers[:-1])  # no ReLU after the last
         optimizer = getattr(torch.optim, cls)(model.parameters(), **kwargs)
-        data = {name: torch.from_numpy(getattr(split, name)) for name in split.__annotations__}
+        names = ("X_train", "y_train", "X_test", "y_test")
+        data = {n: torch.from_numpy(getattr(split, n)) for n in names}
         batches = torch.from_numpy(np.asarray(order))
         steps, rows, points = [], [], []
         for k in range(len(order) + 1):
             if k % eval_every == 0 or k == len(order):
                 steps.append(k)
                 rows.append(_torch_measure(torch, model, data))
-                weights = [t for m in model[::2] for t in (m.weight.T.reshape(-1), m.bias)]
-                points.append(torch.cat(weights).detach().numpy().copy())
+                points.append(_torch_flat(torch, model))
             if k < len(order):
                 optimizer.zero_grad()
                 X, y = data["X_train"][batches[k]], data["y_train"][batches[k]]
@@ -372,6 +391,12 @@ def torch_train(mlp, theta, opt, split: Split, order, eval_every: int) -> Curves
     finally:
         torch.set_num_threads(threads)
     return Curves.from_rows(steps, rows, points)
+
+
+def _torch_flat(torch, model) -> np.ndarray:
+    """The parameters of the ``nn.Linear`` layers as optimlib's flat theta."""
+    parts = [t for m in model[::2] for t in (m.weight.T.reshape(-1), m.bias)]
+    return torch.cat(parts).detach().numpy().copy()
 
 
 def _torch_measure(torch, model, data) -> list[float]:
