@@ -44,6 +44,7 @@ __all__ = [
     "compute_minibatch_variance",
     "draw_excess_risk",
     "draw_landscapes",
+    "nested_least_squares",
     "panel",
     "risk_landscape",
     "w_true",
@@ -55,29 +56,60 @@ def w_true(d: int) -> np.ndarray:
     return 1.0 / np.arange(1, _checks.positive_int("d", d) + 1)
 
 
+def nested_least_squares(X, y) -> np.ndarray:
+    """Least squares on the first p columns, for every p at once, for a stack of data sets.
+
+    X has shape (sets, N, d) and y (sets, N); returns ``fits`` of shape (sets, d, d) whose
+    row p - 1 is the fit on the first p features (zeros after them): the least-squares
+    solution for p <= N, the least-norm one beyond (what ``np.linalg.lstsq`` returns).
+
+    One QR factorization X = Q R per data set serves every p <= min(N, d), since the
+    first p columns of X are Q R[:, :p]: the fit solves R[:p, :p] w = (Q^T y)[:p]. Beyond
+    N, the least-norm solution X_p^T (X_p X_p^T)^-1 y comes from the QR of X_p^T (one
+    stacked call). Both avoid forming X^T X, whose condition number is the square of X's
+    (large near p = N, where the risk peaks). The d triangular systems of a data set are
+    solved as one stacked call, each padded to min(N, d) unknowns with the identity.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    sets, N, d = X.shape
+    m = min(N, d)
+    fits = np.zeros((sets, d, d))
+    Q, R = np.linalg.qr(X)  # Q (sets, N, m), R (sets, m, d)
+    z = np.einsum("snm,sn->sm", Q, y)
+    inside = np.arange(m) < np.arange(1, m + 1)[:, None]  # [p - 1, j]: feature j is used
+    systems = np.where(inside[:, :, None] & inside[:, None, :], R[:, None, :, :m], np.eye(m))
+    fits[:, :m, :m] = np.linalg.solve(systems, (z[:, None, :] * inside)[..., None])[..., 0]
+    if d > N:  # p > N: the least-norm solution, through the QR of X_p^T
+        used = np.arange(d) < np.arange(N + 1, d + 1)[:, None]  # [p - N - 1, j]
+        Q_t, R_t = np.linalg.qr(np.swapaxes(X, 1, 2)[:, None] * used[None, :, :, None])
+        rhs = np.broadcast_to(y[:, None, :, None], (*R_t.shape[:-1], 1))
+        fits[:, N:] = (Q_t @ np.linalg.solve(np.swapaxes(R_t, -1, -2), rhs))[..., 0]
+    return fits
+
+
 def capacity_curves(N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20, seed=0):
     """Training and true risk of least squares on the first p features, p = 1..d.
 
     Draw ``seeds`` data sets of N examples (generator ``np.random.default_rng([seed, s])``
-    for the s-th); on each, fit every p. Returns a dict with ``p`` (1..d), ``train`` and
-    ``risk`` (arrays of shape (seeds, d): the empirical risk at the fit and its true
-    risk), and ``bayes_risk`` = noise_std^2 / 2, the risk of the best predictor.
+    for the s-th); on each, fit every p (:func:`nested_least_squares`). Returns a dict
+    with ``p`` (1..d), ``train`` and ``risk`` (arrays of shape (seeds, d): the empirical
+    risk at the fit and its true risk), and ``bayes_risk`` = noise_std^2 / 2, the risk
+    of the best predictor.
     """
     N = _checks.positive_int("N", N)
     d = _checks.positive_int("d", d)
     seeds = _checks.positive_int("seeds", seeds)
     noise_std = _checks.nonnegative("noise_std", noise_std)
     weights = w_true(d)
-    train = np.empty((seeds, d))
-    risk = np.empty((seeds, d))
-    fits = np.zeros((d, d))  # row p - 1: the fit on the first p features, zeros after
-    for s in range(seeds):
-        rng = np.random.default_rng([seed, s])
-        full = LinearRegression.synthetic(N, d, rng, noise_std=noise_std, w_true=weights)
-        for p in range(1, d + 1):  # least squares, the least-norm solution once p >= N
-            fits[p - 1, :p] = np.linalg.lstsq(full.X[:, :p], full.y, rcond=None)[0]
-        train[s] = full.f(fits)  # the fit's empirical risk: its training risk
-        risk[s] = full.risk(fits)
+    problems = [
+        LinearRegression.synthetic(
+            N, d, np.random.default_rng([seed, s]), noise_std=noise_std, w_true=weights
+        )
+        for s in range(seeds)
+    ]
+    fits = nested_least_squares([q.X for q in problems], [q.y for q in problems])
+    train = np.stack([q.f(w) for q, w in zip(problems, fits, strict=True)])  # at the fit
+    risk = np.stack([q.risk(w) for q, w in zip(problems, fits, strict=True)])
     return {"p": np.arange(1, d + 1), "train": train, "risk": risk, "bayes_risk": noise_std**2 / 2}
 
 

@@ -38,6 +38,24 @@ def test_curves_match_a_direct_fit():
     assert curves["train"][1, p - 1] == pytest.approx(np.mean(residual**2) / 2, rel=1e-10)
 
 
+@pytest.mark.parametrize(("N", "d"), [(6, 10), (10, 4), (5, 5)])
+def test_nested_fits_are_lstsq_on_every_prefix(N, d):
+    """Every row of nested_least_squares is np.linalg.lstsq's solution (the least-norm
+    one for p > N) on the first p columns. Both are backward stable, so they differ by
+    about eps * cond(X_p) relative; the Gaussian blocks here have cond(X_p) < 1e3
+    (asserted), hence the 1e-10."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(3, N, d)), rng.normal(size=(3, N))
+    fits = learning.nested_least_squares(X, y)
+    assert fits.shape == (3, d, d)
+    for s in range(3):
+        for p in range(1, d + 1):
+            assert np.linalg.cond(X[s, :, :p]) < 1e3
+            expected = np.linalg.lstsq(X[s, :, :p], y[s], rcond=None)[0]
+            np.testing.assert_allclose(fits[s, p - 1, :p], expected, rtol=1e-10, atol=1e-12)
+            assert np.all(fits[s, p - 1, p:] == 0)
+
+
 @pytest.mark.parametrize("N", [6, 12])
 def test_panel_shapes(ax, N):
     result = learning.panel(ax, N=N, noise_std=0.5, d=20, seeds=10)
