@@ -101,10 +101,10 @@ class SeedRuns:
 
 
 def summary(values) -> tuple[float, float, float]:
-    """(median, low, high) over seeds; low and high are the 10% and 90% quantiles."""
-    values = np.asarray(values, dtype=float)
-    low, high = np.quantile(values, QUANTILES)
-    return float(np.median(values)), float(low), float(high)
+    """(median, low, high) over seeds; low and high are the 10% and 90% quantiles,
+    interpolated linearly (``optimlib.compare.summarize`` with ``method="linear"``)."""
+    median, low, high = ol.compare.summarize(values, (0.5, *QUANTILES), method="linear")
+    return median, low, high
 
 
 def default_problem() -> ol.problems.LinearRegression:
