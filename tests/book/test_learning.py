@@ -145,3 +145,19 @@ def test_chapter_quotes_the_lecture_update_once_without_a_sum():
     # the lecture's form (one example, N/m factor, minus sign) appears nowhere else
     one_example = r"\frac{N \eps}{m} \grad_\theta \log p_\text{model}"
     assert text.count(one_example) == 1
+
+
+def test_surrogate_losses_bound_the_zero_one_loss(ax):
+    from optimlib.problems import LogisticRegression
+
+    problem = LogisticRegression.synthetic(20, 2, np.random.default_rng(0))
+    losses = learning.surrogate_losses(problem, np.linspace(-3, 3, 61))
+    t, zero_one = losses["t"], losses["zero_one"]
+    np.testing.assert_array_equal(zero_one, t <= 0)
+    # log2(1 + e^-t) and max(0, 1 - t) lie above the 0-1 loss; ln(1 + e^-t) does not at 0
+    assert np.all(losses["logistic_bits"] >= zero_one) and np.all(losses["hinge"] >= zero_one)
+    zero = np.argmin(np.abs(t))
+    assert losses["logistic_bits"][zero] == pytest.approx(1.0, rel=1e-15)
+    assert losses["logistic_nats"][zero] == pytest.approx(np.log(2), rel=1e-15)
+    learning.draw_surrogates(ax, losses)
+    assert len(ax.lines) == 4 and ax.get_legend() is not None
