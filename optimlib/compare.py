@@ -225,18 +225,23 @@ def grad_evals_per_step(grad_evals: int, steps: int, diverged: bool) -> int:
     return per_step
 
 
-def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0)) -> list:
+def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0), method: str = "higher") -> list:
     """Quantiles of values over seeds, counting None (diverged, never reached) as inf.
 
-    numpy's ``"higher"`` method: always one of the values, the larger on a doubt, so
-    the median is None as soon as half the seeds diverged.
+    ``method`` is numpy's quantile method. ``"higher"`` (the default): always one of the
+    values, the larger on a doubt, so the median is None as soon as half the seeds
+    diverged. ``"linear"``: interpolated between the two nearest values, the usual sample
+    quantile of finite data (chapter 12's intervals over seeds); a quantile that
+    involves a diverged seed is None.
     """
+    method = _checks.choice("method", method, ("higher", "linear"))
     data = np.array([math.inf if v is None else float(v) for v in values])
     if data.size == 0:
         raise ValueError("values must hold at least one value")
     if data.ndim != 1:
         raise ValueError(f"values must be one value per seed; got shape {data.shape}")
-    out = np.quantile(data, quantiles, method="higher")
+    with np.errstate(invalid="ignore"):  # linear between two infs: NaN, returned as None
+        out = np.quantile(data, quantiles, method=method)
     return [_plain(v) for v in out]
 
 

@@ -42,10 +42,18 @@ __all__ = [
     "capacity_curves",
     "compute_excess_risk",
     "compute_minibatch_variance",
+    "draw_budget_runs",
+    "draw_erratum",
     "draw_excess_risk",
     "draw_landscapes",
+    "draw_minibatch_variance",
+    "draw_separable",
+    "draw_surrogate_training",
+    "draw_surrogates",
+    "nested_least_squares",
     "panel",
     "risk_landscape",
+    "surrogate_losses",
     "w_true",
 ]
 
@@ -55,29 +63,60 @@ def w_true(d: int) -> np.ndarray:
     return 1.0 / np.arange(1, _checks.positive_int("d", d) + 1)
 
 
+def nested_least_squares(X, y) -> np.ndarray:
+    """Least squares on the first p columns, for every p at once, for a stack of data sets.
+
+    X has shape (sets, N, d) and y (sets, N); returns ``fits`` of shape (sets, d, d) whose
+    row p - 1 is the fit on the first p features (zeros after them): the least-squares
+    solution for p <= N, the least-norm one beyond (what ``np.linalg.lstsq`` returns).
+
+    One QR factorization X = Q R per data set serves every p <= min(N, d), since the
+    first p columns of X are Q R[:, :p]: the fit solves R[:p, :p] w = (Q^T y)[:p]. Beyond
+    N, the least-norm solution X_p^T (X_p X_p^T)^-1 y comes from the QR of X_p^T (one
+    stacked call). Both avoid forming X^T X, whose condition number is the square of X's
+    (large near p = N, where the risk peaks). The d triangular systems of a data set are
+    solved as one stacked call, each padded to min(N, d) unknowns with the identity.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    sets, N, d = X.shape
+    m = min(N, d)
+    fits = np.zeros((sets, d, d))
+    Q, R = np.linalg.qr(X)  # Q (sets, N, m), R (sets, m, d)
+    z = np.einsum("snm,sn->sm", Q, y)
+    inside = np.arange(m) < np.arange(1, m + 1)[:, None]  # [p - 1, j]: feature j is used
+    systems = np.where(inside[:, :, None] & inside[:, None, :], R[:, None, :, :m], np.eye(m))
+    fits[:, :m, :m] = np.linalg.solve(systems, (z[:, None, :] * inside)[..., None])[..., 0]
+    if d > N:  # p > N: the least-norm solution, through the QR of X_p^T
+        used = np.arange(d) < np.arange(N + 1, d + 1)[:, None]  # [p - N - 1, j]
+        Q_t, R_t = np.linalg.qr(np.swapaxes(X, 1, 2)[:, None] * used[None, :, :, None])
+        rhs = np.broadcast_to(y[:, None, :, None], (*R_t.shape[:-1], 1))
+        fits[:, N:] = (Q_t @ np.linalg.solve(np.swapaxes(R_t, -1, -2), rhs))[..., 0]
+    return fits
+
+
 def capacity_curves(N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20, seed=0):
     """Training and true risk of least squares on the first p features, p = 1..d.
 
     Draw ``seeds`` data sets of N examples (generator ``np.random.default_rng([seed, s])``
-    for the s-th); on each, fit every p. Returns a dict with ``p`` (1..d), ``train`` and
-    ``risk`` (arrays of shape (seeds, d): the empirical risk at the fit and its true
-    risk), and ``bayes_risk`` = noise_std^2 / 2, the risk of the best predictor.
+    for the s-th); on each, fit every p (:func:`nested_least_squares`). Returns a dict
+    with ``p`` (1..d), ``train`` and ``risk`` (arrays of shape (seeds, d): the empirical
+    risk at the fit and its true risk), and ``bayes_risk`` = noise_std^2 / 2, the risk
+    of the best predictor.
     """
     N = _checks.positive_int("N", N)
     d = _checks.positive_int("d", d)
     seeds = _checks.positive_int("seeds", seeds)
     noise_std = _checks.nonnegative("noise_std", noise_std)
     weights = w_true(d)
-    train = np.empty((seeds, d))
-    risk = np.empty((seeds, d))
-    fits = np.zeros((d, d))  # row p - 1: the fit on the first p features, zeros after
-    for s in range(seeds):
-        rng = np.random.default_rng([seed, s])
-        full = LinearRegression.synthetic(N, d, rng, noise_std=noise_std, w_true=weights)
-        for p in range(1, d + 1):  # least squares, the least-norm solution once p >= N
-            fits[p - 1, :p] = np.linalg.lstsq(full.X[:, :p], full.y, rcond=None)[0]
-        train[s] = full.f(fits)  # the fit's empirical risk: its training risk
-        risk[s] = full.risk(fits)
+    problems = [
+        LinearRegression.synthetic(
+            N, d, np.random.default_rng([seed, s]), noise_std=noise_std, w_true=weights
+        )
+        for s in range(seeds)
+    ]
+    fits = nested_least_squares([q.X for q in problems], [q.y for q in problems])
+    train = np.stack([q.f(w) for q, w in zip(problems, fits, strict=True)])  # at the fit
+    risk = np.stack([q.risk(w) for q, w in zip(problems, fits, strict=True)])
     return {"p": np.arange(1, d + 1), "train": train, "risk": risk, "bayes_risk": noise_std**2 / 2}
 
 
@@ -273,3 +312,174 @@ def draw_excess_risk(ax, study: ExcessRisk) -> None:
     title = rf"least squares, $d = {study.d}$, $\sigma = {study.sigma}$, "
     ax.set_title(title + rf"{study.seeds} data sets per $N$")
     ax.legend(loc="lower left")
+
+
+# --- the classification figures: drawing only, from what the notebook computed ---------
+
+
+def surrogate_losses(problem, t) -> dict:
+    """The losses of a margin t = (2y - 1) x^T w: the 0-1 loss, the logistic loss in nats
+    (the library's, ``problem.loss``) and in bits, and the hinge loss."""
+    nats = problem.loss(t, np.ones_like(t))  # log(1 + exp(-t))
+    return {
+        "t": t,
+        "zero_one": (t <= 0).astype(float),
+        "logistic_bits": nats / np.log(2),
+        "logistic_nats": nats,
+        "hinge": np.maximum(0.0, 1 - t),
+    }
+
+
+def draw_surrogates(ax, losses: dict) -> None:
+    """The 0-1 loss against its surrogates (:func:`surrogate_losses`) over the margin."""
+    t = losses["t"]
+    ax.plot(t, losses["zero_one"], color="black", label=r"0-1 loss $\mathbb{1}\{t \leq 0\}$")
+    curves = [
+        ("logistic_bits", r"logistic, bits: $\log_2(1 + e^{-t})$"),
+        ("logistic_nats", r"logistic, nats: $\ln(1 + e^{-t})$ (the NLL)"),
+        ("hinge", r"hinge: $\max(0, 1 - t)$"),
+    ]
+    for i, (key, label) in enumerate(curves):
+        style = {"color": plot.PALETTE[i], "marker": plot.MARKERS[i], "markevery": 60}
+        ax.plot(t, losses[key], label=label, **style)
+    ax.set_xlabel(r"margin $t = (2y - 1)\, x^\top w$ (positive: correct side)")
+    ax.set_ylabel("loss")
+    ax.set_ylim(-0.1, 4.0)
+    ax.legend(loc="upper right")
+
+
+def draw_surrogate_training(axes, curves: dict) -> None:
+    """Two panels along a gradient-descent path, against the step k + 1 (log axes): the
+    training and true NLL with the best NLL risk, and the training error, the true error
+    rate and its calibration bound with the Bayes error rate. ``curves`` holds the
+    arrays ``nll_train``, ``nll_true``, ``err_train``, ``err_true``, ``calibration_bound``
+    and the numbers ``bayes_nll``, ``bayes_err``."""
+    ax_nll, ax_err = axes
+    k = np.arange(1, len(curves["nll_train"]) + 1)  # step k + 1, for a log axis
+    style = [
+        {"color": plot.PALETTE[i], "marker": plot.MARKERS[i], "markevery": 0.08} for i in range(3)
+    ]
+    ax_nll.plot(
+        k, curves["nll_train"], label=r"training NLL $\tilde J(w_k)$ (optimized)", **style[0]
+    )
+    ax_nll.plot(k, curves["nll_true"], label=r"true NLL risk $J(w_k)$", **style[1])
+    ax_nll.axhline(curves["bayes_nll"], color="0.3", linestyle=":", label=r"$J(w^\star)$, the best")
+    ax_nll.set_ylabel("negative log-likelihood (nats)")
+    ax_nll.set_title("the surrogate")
+    ax_err.plot(k, curves["err_train"], label="training error", **style[0])
+    ax_err.plot(k, curves["err_true"], label="true error rate", **style[1])
+    bound = np.minimum(curves["calibration_bound"], 1)
+    ax_err.plot(k, bound, label="calibration bound", **style[2])
+    ax_err.axhline(curves["bayes_err"], color="0.3", linestyle=":", label="Bayes error rate")
+    ax_err.set_ylabel("0-1 loss (fraction misclassified)")
+    ax_err.set_title("what we care about")
+    ax_err.set_ylim(0.14, 2.0)  # room above the curves for the legend
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("gradient descent step $k + 1$")
+        ax.legend(loc="upper right")
+
+
+def draw_separable(axes, problem, run, k0: int, err_train, err_true, bayes_err) -> None:
+    """Separable data: the points with the Bayes boundary and the boundaries at step
+    ``k0`` (training error 0) and at the end of ``run``; then the training NLL, the
+    training error (until it is 0) and the true error rate against the step."""
+    ax_data, ax_curves = axes
+    path = run.thetas
+    for label_value, marker, i in ((0, "o", 0), (1, "s", 1)):
+        pts = problem.X[problem.y == label_value]
+        style = {"color": plot.PALETTE[i], "linestyle": "none"}
+        ax_data.plot(pts[:, 0], pts[:, 1], marker, label=f"$y = {label_value}$", **style)
+    span = np.array([-4.0, 4.0])
+    boundaries = (
+        (problem.w_true, r"Bayes boundary ($w^\star$)", "black", ":"),
+        (path[k0], f"step {k0} (training error reaches 0)", plot.PALETTE[3], "--"),
+        (path[-1], f"step {len(path) - 1}", plot.PALETTE[2], "-"),
+    )
+    for w, label, color, ls in boundaries:
+        direction = np.array([-w[1], w[0]]) / np.linalg.norm(w)  # the boundary x^T w = 0
+        ax_data.plot(
+            span * direction[0], span * direction[1], color=color, linestyle=ls, label=label
+        )
+    ax_data.set_xlim(-3, 3)
+    ax_data.set_ylim(-3, 3)
+    ax_data.set_aspect("equal")
+    ax_data.set_xlabel("$x_1$")
+    ax_data.set_ylabel("$x_2$")
+    ax_data.set_title("data and decision boundaries")
+    handles, labels = ax_data.get_legend_handles_labels()
+    ax_data.figure.legend(handles, labels, loc="outside lower left", ncols=3)
+
+    k = np.arange(1, len(path) + 1)
+    every = {"markevery": 0.1}
+    ax_curves.plot(k, run.losses, color=plot.PALETTE[0], marker="o", label="training NLL", **every)
+    ax_curves.plot(
+        k[:k0], err_train[:k0], color=plot.PALETTE[4], marker="v", label="training error (0 after)"
+    )
+    ax_curves.plot(k, err_true, color=plot.PALETTE[1], marker="s", label="true error rate", **every)
+    ax_curves.axhline(bayes_err, color="0.3", linestyle=":", label="Bayes error rate")
+    ax_curves.axvline(k0 + 1, color=plot.PALETTE[3], linestyle="--", linewidth=1)
+    ax_curves.set_xscale("log")
+    ax_curves.set_yscale("log")
+    ax_curves.minorticks_off()  # decades suffice; minor log ticks are slow to draw
+    ax_curves.set_xlabel("step $k + 1$")
+    ax_curves.set_ylabel("loss or error rate")
+    ax_curves.set_title("after zero training error")
+    ax_curves.legend(loc="upper right")
+
+
+def draw_minibatch_variance(ax, problem, w, batch_sizes, variance: dict, draws: int) -> None:
+    """:func:`compute_minibatch_variance`'s measurements (bars of two standard errors)
+    over the exact variance at every batch size and the with-replacement s^2 / m."""
+    N = problem.N
+    m_all = np.unique(np.geomspace(1, N - 1, 80).astype(int))
+    exact = [problem.minibatch_variance(w, int(m)) for m in m_all]
+    label = r"exact: $\frac{N - m}{m(N - 1)}\, s^2$ (without replacement)"
+    ax.plot(m_all, exact, color=plot.PALETTE[0], label=label)
+    s2 = problem.minibatch_variance(w, 1)
+    ax.plot(m_all, s2 / m_all, "--", color="0.3", label=r"$s^2 / m$ (with replacement)")
+    ax.errorbar(
+        batch_sizes,
+        variance["measured"],
+        yerr=2 * variance["se"],
+        fmt="s",
+        color=plot.PALETTE[1],
+        capsize=3,
+        label=f"measured, {draws} minibatches each",
+    )
+    ax.axvline(N, color="0.5", linestyle=":", linewidth=1)
+    note = {"xytext": (-6, 0), "textcoords": "offset points", "ha": "right", "fontsize": 9}
+    ax.annotate("$m = N$: variance 0", (N, 0.02), color="0.3", **note)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.minorticks_off()  # decades suffice; minor log ticks are slow to draw
+    ax.set_xlabel("batch size $m$")
+    ax.set_ylabel(r"$\mathbb{E}\,\|\hat g - \nabla \tilde J\|^2$")
+    ax.set_title(f"minibatch gradient variance, logistic regression, N = {N}")
+    ax.legend(loc="lower left")
+
+
+def draw_budget_runs(ax, runs, f_star: float) -> None:
+    """SGD runs with one budget of examples, against the examples seen: the first run
+    (m = 1, jagged) thin and faint, so that the others stay visible."""
+    noisy = runs[0]
+    steps = np.arange(noisy.steps + 1)
+    style = {"color": plot.PALETTE[3], "linewidth": 0.6, "alpha": 0.6}
+    ax.plot(steps, noisy.losses - f_star, label=noisy.label, **style)
+    plot.convergence(ax, runs[1:], measure="loss_gap", x="examples")
+    ax.set_ylabel(r"training NLL $-$ its minimum")
+    ax.set_ylim(2e-4, 5)  # room below the curves for the legend
+    ax.minorticks_off()  # decades suffice; minor log ticks are slow to draw
+
+
+def draw_erratum(ax, runs, dotted) -> None:
+    """The training NLL of ``runs`` against the step, and the run ``dotted`` on top of
+    them as a thick dotted line (it coincides with one of them)."""
+    plot.convergence(ax, runs, measure="loss", labels=[run.label for run in runs])
+    steps = np.arange(dotted.steps + 1)
+    ax.plot(steps, dotted.losses, ":", color="black", linewidth=2.2, label=dotted.label)
+    ax.set_ylabel(r"training NLL $\tilde J(\theta_k)$")
+    ax.set_ylim(0.2, 1e5)  # room above the curves for the legend
+    ax.minorticks_off()  # decades suffice; minor log ticks are slow to draw
+    ax.legend(loc="upper left")

@@ -38,6 +38,24 @@ def test_curves_match_a_direct_fit():
     assert curves["train"][1, p - 1] == pytest.approx(np.mean(residual**2) / 2, rel=1e-10)
 
 
+@pytest.mark.parametrize(("N", "d"), [(6, 10), (10, 4), (5, 5)])
+def test_nested_fits_are_lstsq_on_every_prefix(N, d):
+    """Every row of nested_least_squares is np.linalg.lstsq's solution (the least-norm
+    one for p > N) on the first p columns. Both are backward stable, so they differ by
+    about eps * cond(X_p) relative; the Gaussian blocks here have cond(X_p) < 1e3
+    (asserted), hence the 1e-10."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(3, N, d)), rng.normal(size=(3, N))
+    fits = learning.nested_least_squares(X, y)
+    assert fits.shape == (3, d, d)
+    for s in range(3):
+        for p in range(1, d + 1):
+            assert np.linalg.cond(X[s, :, :p]) < 1e3
+            expected = np.linalg.lstsq(X[s, :, :p], y[s], rcond=None)[0]
+            np.testing.assert_allclose(fits[s, p - 1, :p], expected, rtol=1e-10, atol=1e-12)
+            assert np.all(fits[s, p - 1, p:] == 0)
+
+
 @pytest.mark.parametrize("N", [6, 12])
 def test_panel_shapes(ax, N):
     result = learning.panel(ax, N=N, noise_std=0.5, d=20, seeds=10)
@@ -127,3 +145,19 @@ def test_chapter_quotes_the_lecture_update_once_without_a_sum():
     # the lecture's form (one example, N/m factor, minus sign) appears nowhere else
     one_example = r"\frac{N \eps}{m} \grad_\theta \log p_\text{model}"
     assert text.count(one_example) == 1
+
+
+def test_surrogate_losses_bound_the_zero_one_loss(ax):
+    from optimlib.problems import LogisticRegression
+
+    problem = LogisticRegression.synthetic(20, 2, np.random.default_rng(0))
+    losses = learning.surrogate_losses(problem, np.linspace(-3, 3, 61))
+    t, zero_one = losses["t"], losses["zero_one"]
+    np.testing.assert_array_equal(zero_one, t <= 0)
+    # log2(1 + e^-t) and max(0, 1 - t) lie above the 0-1 loss; ln(1 + e^-t) does not at 0
+    assert np.all(losses["logistic_bits"] >= zero_one) and np.all(losses["hinge"] >= zero_one)
+    zero = np.argmin(np.abs(t))
+    assert losses["logistic_bits"][zero] == pytest.approx(1.0, rel=1e-15)
+    assert losses["logistic_nats"][zero] == pytest.approx(np.log(2), rel=1e-15)
+    learning.draw_surrogates(ax, losses)
+    assert len(ax.lines) == 4 and ax.get_legend() is not None

@@ -184,6 +184,19 @@ def test_summarize_counts_none_as_worst():
     assert C.summarize([4.0]) == [4.0, 4.0, 4.0]
 
 
+def test_summarize_linear_interpolates_between_the_nearest_values():
+    # quantile q of n sorted values sits at position q (n - 1): here 0.9 * 3 = 2.7
+    assert C.summarize([4.0, 1.0, 3.0, 2.0], (0.5, 0.9), method="linear") == [2.5, 3.7]
+    assert C.summarize(np.arange(11.0), (0.1, 0.5, 0.9), method="linear") == [1.0, 5.0, 9.0]
+    # a diverged seed next to the quantile: inf, or NaN between two infs, both None
+    assert C.summarize([1.0, None, None], (0.5, 0.25, 1.0), method="linear") == [
+        None,
+        None,
+        None,
+    ]
+    assert C.summarize([1.0, 2.0, None], (0.25,), method="linear") == [1.5]
+
+
 @pytest.mark.parametrize(
     ("call", "name"),
     [
@@ -205,6 +218,7 @@ def test_summarize_counts_none_as_worst():
         (lambda: C.grad_evals_per_step(7, 3, False), "grad_evals"),
         (lambda: C.run(ol.SGD, 1e-3, "quadratic", 0, 10), "make_problem"),
         (lambda: C.summarize([]), "values"),
+        (lambda: C.summarize([1.0], method="nearest"), "method"),
     ],
 )
 def test_bad_input_names_the_parameter_and_is_refused_before_any_run(call, name):
