@@ -84,15 +84,13 @@ def noise_decay(
     levels, group = np.unique(sigmas, return_inverse=True)
     counts = np.bincount(group)
     optimizer.reset()
-    # every step's draws at once: the same numbers as one draw per step, in a tenth of
-    # the time (a live explorer runs this twice per slider change)
-    noise = sigmas * rng.standard_normal((steps, sigmas.size))
-    thetas = np.empty((steps + 1, sigmas.size))
-    thetas[0] = theta0
-    for k in range(steps):
-        thetas[k + 1] = optimizer.step(thetas[k], lambda th, k=k: noise[k] + l2 * th)
-    members = np.arange(len(levels))[:, None] == group  # (levels, coordinates)
-    return thetas @ (members / counts[:, None]).T
+    theta = np.full_like(sigmas, theta0)
+    means = [np.bincount(group, theta) / counts]
+    for _ in range(steps):
+        noise = sigmas * rng.standard_normal(sigmas.shape)
+        theta = optimizer.step(theta, lambda th, noise=noise: noise + l2 * th)
+        means.append(np.bincount(group, theta) / counts)
+    return np.array(means).reshape(steps + 1, len(levels))
 
 
 def _slopes(k, C: float) -> np.ndarray:
