@@ -291,6 +291,7 @@ def draw_step_sizes(ax, result: dict) -> None:
     ax.set_ylabel(r"$|\Delta \hat y|$ after one step")
     ax.set_title(rf"depth $l = {result['depth']}$, weights $\approx {result['scale']:g}$")
     ax.legend(loc="upper left", fontsize=8)
+    plot.thin_log_ticks(ax)  # no unlabelled minor ticks over > 3 decades: half the drawing
 
 
 def panel(ax, **params) -> dict:
@@ -332,6 +333,7 @@ def draw_depth(ax, result: dict) -> None:
     ax.set_xlabel("depth $l$ of the chain")
     ax.set_ylabel(r"$|\partial \hat y / \partial w_1|$")
     ax.legend(loc="upper left")
+    plot.thin_log_ticks(ax)
 
 
 def compute_signals(weights, x: float = 1.0) -> dict:
@@ -365,6 +367,7 @@ def draw_signals(ax, result: dict) -> None:
     ax.set_xlabel("layer $i$")
     ax.set_ylabel("size")
     ax.legend(loc="upper center", ncol=2, fontsize=8.5)
+    plot.thin_log_ticks(ax)
 
 
 def compute_ratios(weights, eps_list, depths=None) -> dict:
@@ -414,6 +417,7 @@ def draw_ratios(ax, result: dict, top: float = 2.5) -> None:
     ax.set_xlabel("depth $l$")
     ax.set_ylabel("realised / first-order change")
     ax.legend(loc="lower left", fontsize=8.5)
+    plot.thin_log_ticks(ax)
 
 
 def compute_bounds(steps: dict) -> dict:
@@ -456,6 +460,7 @@ def draw_bounds(ax, result: dict) -> None:
     ax.set_xlabel(r"predicted relative change $s$")
     ax.set_ylabel("realised / first-order change")
     ax.legend(loc="lower left", fontsize=8.5)
+    plot.thin_log_ticks(ax)
 
 
 # --- the layer: gradient check, scale invariance, the chain with batch norm ------------------
@@ -794,6 +799,7 @@ def draw_curves(axes, sweep: dict, lrs) -> None:
         ax.axhline(CHANCE, color="0.3", linestyle="--", linewidth=1)
         ax.set_title(rf"$\varepsilon = {lr:g}$")
         ax.set_ylim(0.04, 300)
+        plot.thin_log_ticks(ax)
         if ax is not axes[0]:
             ax.get_legend().remove()
             ax.set_ylabel("")
@@ -850,6 +856,7 @@ def draw_outcomes(ax, sweep: dict, outcomes: dict) -> None:
     ax.set_xlabel(r"learning rate $\varepsilon$")
     ax.set_ylabel("full-data loss after training")
     ax.legend(loc="lower right")
+    plot.thin_log_ticks(ax)
 
 
 def compute_growth(sweep: dict) -> dict:
@@ -1022,6 +1029,7 @@ def draw_delta_spread(ax, result: dict) -> None:
     ax.set_xlabel(r"standard deviation of the input column $\sqrt{v}$")
     ax.set_ylabel("standard deviation of the output")
     ax.legend(loc="upper left")
+    plot.thin_log_ticks(ax)
 
 
 def compute_delta_change(deltas=(1e-8, 1e-5), std: float = 2.0, m: int = 64, seed: int = 4) -> dict:

@@ -183,6 +183,7 @@ def panel(
     ax.set_ylabel(rf"mean $\theta$ after {steps} steps")
     if legend is not None:
         ax.legend(loc=legend, fontsize=8.5)
+    plot.thin_log_ticks(ax)  # unlabelled minor ticks over > 3 decades: half the drawing
     return {
         "sigmas": levels.tolist(),
         "l2": l2[-1].tolist(),
@@ -421,6 +422,7 @@ def draw_nadam(axes, problem, runs: dict, overshoot: dict, lrs, shown: int, boun
     ax_over.set_ylabel("overshoot past the minimum / initial distance")
     ax_over.set_title("overshoot on a quadratic, κ = 10")
     ax_over.legend(loc="upper left")
+    plot.thin_log_ticks(ax_over)
 
 
 def draw_online(axes, runs: dict, effective: dict, first: int) -> None:
@@ -442,6 +444,7 @@ def draw_online(axes, runs: dict, effective: dict, first: int) -> None:
     ax_eff.set_ylabel(r"effective step $\varepsilon_t / (\sqrt{\hat r_t} + \delta)$")
     ax_eff.set_title(f"the first {first} steps")
     ax_eff.legend(loc="upper right")
+    plot.thin_log_ticks(ax_eff)
 
 
 def draw_adadelta(axes, step_sizes: dict, rho: float, runs: list, labels: list) -> None:
@@ -466,6 +469,8 @@ def draw_adadelta(axes, step_sizes: dict, rho: float, runs: list, labels: list) 
     ax_dist.lines[-1].set_linestyle(":")  # before the legend, so that the legend shows it
     ax_dist.legend(loc="lower left")
     ax_dist.set_title("quadratic, κ = 10")
+    for ax in axes:
+        plot.thin_log_ticks(ax)
 
 
 def draw_lr_grid(ax, lrs, tuned: dict, title: str) -> None:
@@ -480,6 +485,7 @@ def draw_lr_grid(ax, lrs, tuned: dict, title: str) -> None:
     ax.set_ylabel(r"$f - f^\star$, last 50 steps (geom. mean)")
     ax.set_title(title)
     ax.legend(loc="upper center")
+    plot.thin_log_ticks(ax)
 
 
 def draw_warmup(axd: dict, schedules: dict, result: dict, peak: float, steps: int) -> None:
@@ -511,6 +517,8 @@ def draw_warmup(axd: dict, schedules: dict, result: dict, peak: float, steps: in
     ax_f.set_ylabel("final training loss")
     ax_f.set_title(f"after {steps} steps, {len(result['peaks'])} peak rates")
     ax_f.legend(loc="upper center")
+    for ax in (ax_l, ax_f):
+        plot.thin_log_ticks(ax)
 
 
 def end_distance(history: History) -> str:

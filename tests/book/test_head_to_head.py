@@ -347,10 +347,11 @@ def test_draw_ranking_rows_follow_the_groups(ax):
     assert ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "y", "z"]
     assert ax.get_xlabel() == "median final gap, 95% interval"
-    table = hh.ranking_table({"t": ranking}, ["x", "z"]).splitlines()
+    table = hh.ranking_table({"t": ranking}, ["x", "y", "z"]).splitlines()
     assert table[0] == "| optimizer | t |"
-    assert table[2] == "| x | 1: 1.0e+00 [1.0e+00, 1.0e+00] |"
-    assert table[3] == "| z | 3: diverged [diverged, diverged] |"
+    assert table[2] == "| x | 1: 1.0 [1.0, 1.0] |"  # 10⁰ left out, as in the prose
+    assert table[3] == "| y | 2: 1.0 × 10² [1.0 × 10², 1.0 × 10²] |"
+    assert table[4] == "| z | 3: diverged [diverged, diverged] |"
 
 
 def test_compute_defaults_reads_the_optimizers_and_names_pytorchs_differences():
