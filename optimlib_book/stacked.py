@@ -20,6 +20,7 @@ import base64
 import io
 import os
 import pickle
+import re
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -63,11 +64,48 @@ def panel_cells(fig: Figure):
     return [(axes[0].get_subplotspec(), axes) for _, axes in sorted(cells.items())]
 
 
-def _cell_height(spec, fig_height: float) -> float:
-    """The height in inches a cell's row span takes in the original figure."""
+# Inches around a panel's plotting area for its tick labels, axis labels and title.
+LABEL_ROOM = (0.8, 1.0)  # (across, down)
+
+
+def _cell_height(spec, axes, fig_height: float, width: float) -> float:
+    """The height in inches a panel gets in the column.
+
+    The height its row span took in the original figure; but a panel with a fixed
+    aspect (a contour plot with equal axes) is no taller than the full width lets it
+    be, so that it does not float in white space.
+    """
     grid = spec.get_gridspec()
     ratios = grid.get_height_ratios() or [1] * grid.nrows
-    return fig_height * sum(ratios[spec.rowspan.start : spec.rowspan.stop]) / sum(ratios)
+    height = fig_height * sum(ratios[spec.rowspan.start : spec.rowspan.stop]) / sum(ratios)
+    fixed = [ax for ax in axes if ax.get_aspect() != "auto"]
+    if fixed and len(fixed) == len(axes):
+        box = max(ax.get_aspect() * ax.get_data_ratio() for ax in fixed)
+        height = min(height, (width - LABEL_ROOM[0]) * box + LABEL_ROOM[1])
+    return height
+
+
+def _wrap_titles(fig: Figure) -> None:
+    """Break a title wider than the column at the spaces between words (not in math)."""
+    renderer = fig.canvas.get_renderer()
+    room = 0.95 * fig.bbox.width
+    for ax in fig.axes:
+        title = ax.title
+        text = title.get_text()
+        wide = title.get_window_extent(renderer).width
+        if wide <= room or " " not in text:
+            continue
+        # spaces outside $...$ only: a break inside mathtext would break the formula
+        words = re.split(r" (?=(?:[^$]*\$[^$]*\$)*[^$]*$)", text)
+        lines, line = [], ""
+        per_char = wide / len(text)
+        for word in words:
+            if line and (len(line) + 1 + len(word)) * per_char > room:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        title.set_text("\n".join([*lines, line]))
 
 
 def _restore_inner_labels(axes_in_cell, shared_labels: dict) -> None:
@@ -102,7 +140,7 @@ def stacked_copy(fig: Figure, width: float = WIDTH) -> Figure | None:
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
     cells = panel_cells(copy)
-    heights = [_cell_height(spec, copy.get_figheight()) for spec, _ in cells]
+    heights = [_cell_height(spec, axes, copy.get_figheight(), width) for spec, axes in cells]
     shared_labels = {
         id(sibling): ax.get_ylabel()
         for _, axes in cells
@@ -117,6 +155,7 @@ def stacked_copy(fig: Figure, width: float = WIDTH) -> Figure | None:
         _restore_inner_labels(axes, shared_labels)
     copy.set_size_inches(width, sum(heights))
     copy.set_layout_engine("constrained")
+    _wrap_titles(copy)
     return copy
 
 

@@ -183,3 +183,33 @@ def test_the_hook_is_installed_only_for_the_book_build(monkeypatch, figures):
     single, _ = plt.subplots()
     figures.append(single)
     assert hook(single) is None
+
+
+def test_equal_aspect_panels_are_no_taller_than_the_width_lets_them_be(figures):
+    fig, axes = _row(figures, 4, width=9.6, height=6.6)  # tall cells for square panels
+    for ax in axes.flat:
+        ax.set_xlim(-1.5, 1.5)
+        ax.set_ylim(-1.5, 1.5)
+        ax.set_aspect("equal")
+    copy = stacked.stacked_copy(fig)
+    figures.append(copy)
+    across, down = stacked.LABEL_ROOM
+    assert copy.get_figheight() == pytest.approx(4 * (stacked.WIDTH - across + down))
+    boxes = _boxes(copy)
+    assert all(b.height * copy.get_figheight() > 0.8 * (stacked.WIDTH - across) for b in boxes)
+
+
+def test_a_title_wider_than_the_column_is_broken_between_words_not_in_math(figures):
+    fig, axes = _row(figures, 2)
+    title = (
+        r"distance to the minimum $\|\theta_k - \theta^\star\|$ (each run stops at the tolerance)"
+    )
+    axes[0, 1].set_title(title)
+    copy = stacked.stacked_copy(fig)
+    figures.append(copy)
+    wrapped = copy.axes[1].get_title()
+    assert "\n" in wrapped and wrapped.replace("\n", " ") == title
+    assert all(line.count("$") % 2 == 0 for line in wrapped.splitlines())
+    copy.canvas.draw()
+    assert copy.axes[1].title.get_window_extent().width <= copy.bbox.width
+    assert copy.axes[0].get_title() == "panel 0"
