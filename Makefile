@@ -65,8 +65,10 @@ $(MATHJAX):
 	cp -r _build/npm-mathjax/node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
 	cp -r _build/npm-mathjax/node_modules/mathjax/es5/input/tex/extensions $(VENDOR)/mathjax/input/tex/
 
+# tools/build_book.py is `jupyter-book build` with pages read and written by two processes:
+# the chapters' notebooks execute two at a time.
 book: $(BOOK_DEPS) $(OFFLINE)
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(BIN)/python tools/build_book.py . $(JB_FLAGS)
 	@echo "The book is in _build/html/ (open _build/html/index.html)."
 
 test: lint unit nbval other-cpu book-strict browser
@@ -128,7 +130,7 @@ standalone:
 
 book-strict: $(BOOK_DEPS) $(OFFLINE)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(BIN)/python tools/build_book.py . $(JB_FLAGS)
 
 # Every page of the built book in headless Chromium with no network (system Chromium:
 # apt-get install chromium); screenshots of two chapters land in _build/screenshots/.

@@ -136,7 +136,8 @@ class Optimizer:
                 f"got {sorted(hyperparameters)}"
             )
         for key, value in hyperparameters.items():
-            setattr(trial, key, value)
+            check = getattr(type(self), key).check
+            setattr(trial, key, check(f"state_dict['hyperparameters'][{key!r}]", value))
         self.__dict__.update(trial.__dict__)
         self.k, self.state = k, state
 

@@ -41,29 +41,17 @@ def in_range(name: str, value, allowed: str, ok) -> float:
     return value
 
 
-def finite(name: str, value) -> float:
-    """A finite real number."""
-    return _real(name, value, "a finite number")
+def _ranged(allowed: str, ok=None):
+    """A check for finite real numbers for which ``ok`` holds; ``allowed`` words the range."""
+    return lambda name, value: in_range(name, value, allowed, ok or (lambda v: True))
 
 
-def positive(name: str, value) -> float:
-    """A finite real number > 0."""
-    return in_range(name, value, "a finite number > 0", lambda v: v > 0)
-
-
-def nonnegative(name: str, value) -> float:
-    """A finite real number >= 0."""
-    return in_range(name, value, "a finite number >= 0", lambda v: v >= 0)
-
-
-def unit_interval(name: str, value) -> float:
-    """A real number in [0, 1): a decay rate or a momentum coefficient."""
-    return in_range(name, value, "a number in [0, 1)", lambda v: 0 <= v < 1)
-
-
-def closed_unit_interval(name: str, value) -> float:
-    """A real number in [0, 1] (a running-average weight, where 1 keeps only the last value)."""
-    return in_range(name, value, "a number in [0, 1]", lambda v: 0 <= v <= 1)
+finite = _ranged("a finite number")
+positive = _ranged("a finite number > 0", lambda v: v > 0)
+nonnegative = _ranged("a finite number >= 0", lambda v: v >= 0)
+unit_interval = _ranged("a number in [0, 1)", lambda v: 0 <= v < 1)  # decay rates, momentum
+closed_unit_interval = _ranged("a number in [0, 1]", lambda v: 0 <= v <= 1)
+open_unit_interval = _ranged("a number in (0, 1)", lambda v: 0 < v < 1)  # decay factors
 
 
 def choice(name: str, value, options):
@@ -74,12 +62,8 @@ def choice(name: str, value, options):
     return value
 
 
-def open_unit_interval(name: str, value) -> float:
-    """A real number in (0, 1): a multiplicative decay factor."""
-    return in_range(name, value, "a number in (0, 1)", lambda v: 0 < v < 1)
-
-
 def _integer(name: str, value, low: int) -> int:
+    """An integer >= low (and not beyond float's range, ~1.8e308)."""
     value = scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
@@ -92,12 +76,10 @@ LARGEST_FLOAT = int(np.finfo(np.float64).max)
 
 
 def positive_int(name: str, value) -> int:
-    """An integer >= 1 (and not beyond float's range, ~1.8e308)."""
     return _integer(name, value, 1)
 
 
 def nonnegative_int(name: str, value) -> int:
-    """An integer >= 0 (and not beyond float's range, ~1.8e308)."""
     return _integer(name, value, 0)
 
 

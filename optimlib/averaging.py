@@ -143,13 +143,7 @@ class Averaged(Optimizer):
         return new_theta
 
     def state_dict(self) -> dict:
-        return {
-            "optimizer": type(self).__name__,
-            "k": self.k,
-            "hyperparameters": self.hyperparameters(),
-            "state": copy.deepcopy(self.state),
-            "wrapped": self.optimizer.state_dict(),
-        }
+        return {**super().state_dict(), "wrapped": self.optimizer.state_dict()}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the average and the wrapped optimizer; on a bad dict raise, change nothing."""
@@ -161,53 +155,19 @@ class Averaged(Optimizer):
             raise ValueError(
                 f"state_dict['k'] = {k} must equal the wrapped optimizer's k = {wrapped.k}"
             )
-        hyperparameters = state_dict["hyperparameters"]
-        if not isinstance(hyperparameters, dict) or set(hyperparameters) != {"start", "decay"}:
+        trial = copy.copy(self)
+        trial.optimizer = wrapped
+        super(Averaged, trial).load_state_dict(state_dict)  # the average and start, decay
+        n, expected = trial.state.get("n", 0), max(k - trial.start, 0)
+        if n != expected:
             raise ValueError(
-                f"state_dict['hyperparameters'] must name ['decay', 'start']; got "
-                f"{hyperparameters!r}"
+                f"state_dict['state']['n'] must be max(k - start, 0) = {expected} (iterates "
+                f"averaged after k = {k} steps from start = {trial.start}); got {n}"
             )
-        start = _checks.nonnegative_int(
-            "state_dict['hyperparameters']['start']", hyperparameters["start"]
-        )
-        decay = _decay("state_dict['hyperparameters']['decay']", hyperparameters["decay"])
-        state = _loaded_average(state_dict["state"], k, start)
-        self.optimizer = wrapped
-        self.start, self.decay, self.state = start, decay, state
+        self.__dict__.update(trial.__dict__)
 
     def __repr__(self) -> str:
         return f"Averaged({self.optimizer!r}, start={self.start!r}, decay={self.decay!r})"
-
-
-def _loaded_average(state, k: int, start: int) -> dict:
-    """A saved {"theta_bar", "n"}, checked: empty before the first step, n = max(k - start, 0)."""
-    if not isinstance(state, dict):
-        raise ValueError(f"state_dict['state'] must be a dict; got {state!r}")
-    expected = {"theta_bar", "n"} if k > 0 else set()
-    if set(state) != expected:
-        raise ValueError(
-            f"state_dict['state'] after k = {k} steps must hold {sorted(expected)}; "
-            f"got {sorted(state)}"
-        )
-    if k == 0:
-        return {}
-    n = _checks.nonnegative_int("state_dict['state']['n']", state["n"])
-    if n != max(k - start, 0):
-        raise ValueError(
-            f"state_dict['state']['n'] must be max(k - start, 0) = {max(k - start, 0)} "
-            f"(iterates averaged after k = {k} steps from start = {start}); got {n}"
-        )
-    theta_bar = state["theta_bar"]
-    if isinstance(theta_bar, np.floating):  # a 0-d average read back as a numpy scalar
-        theta_bar = np.asarray(theta_bar)
-    if not isinstance(theta_bar, np.ndarray) or theta_bar.dtype not in _checks.PARAMETER_DTYPES:
-        raise ValueError(
-            "state_dict['state']['theta_bar'] must be a float32 or float64 numpy array; "
-            f"got {theta_bar!r}"
-        )
-    if not _checks.all_finite(theta_bar):
-        raise ValueError("state_dict['state']['theta_bar'] must be finite; it contains NaN or inf")
-    return {"theta_bar": theta_bar.copy(), "n": n}
 
 
 def averaged_history(history: History, problem, start: int = 0, decay=None) -> History:

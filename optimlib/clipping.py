@@ -19,7 +19,6 @@ def norm(g) -> float:
     """The 2-norm of g, without overflow for huge entries (||g|| up to ~1.8e308).
 
     Scaled by max |g_i| first: the plain sum of squares overflows past ~1.3e154.
-
     """
     g = np.ravel(g).astype(np.float64, copy=False)
     if g.size == 0:
@@ -82,8 +81,5 @@ def clip(g, max_norm=None, clip_value=None) -> np.ndarray:
 
 def clipped(grad_fn, max_norm=None, clip_value=None):
     """``grad_fn`` with every gradient it returns passed through :func:`clip`."""
-    if max_norm is not None:
-        _checks.positive("max_norm", max_norm)
-    if clip_value is not None:
-        _checks.positive("clip_value", clip_value)
+    clip(np.zeros(1), max_norm, clip_value)  # checks both thresholds now, not at a step
     return lambda theta: clip(grad_fn(theta), max_norm, clip_value)

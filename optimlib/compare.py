@@ -20,16 +20,9 @@ from . import _checks
 from .run import History, minimize
 
 __all__ = [
-    "evaluate",
-    "gaps",
-    "grad_evals_per_step",
-    "lr_grid",
-    "run",
-    "score",
-    "steps_to",
-    "summarize",
-    "tune",
-]
+    "evaluate", "gaps", "grad_evals_per_step", "lr_grid", "run", "score", "steps_to", "summarize",
+    "tune"
+]  # fmt: skip
 
 BLOWUP = 1e6  # a loss gap this many times the starting gap counts as a divergence
 # The smallest starting gap BLOWUP multiplies, relative to max(1, |f*|): below it a gap
@@ -191,7 +184,6 @@ def evaluate(
 
     Per seed: ``"curve"`` (gaps at ``record_at``), ``"final"``, ``"steps_to_tol"``,
     ``"grad_evals_to_tol"``, ``"diverged_at"``, ``"grad_evals"``; None for never/diverged.
-
     """
     lr = _checks.positive("lr", lr)
     tol = _checks.positive("tol", tol)

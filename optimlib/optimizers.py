@@ -16,15 +16,8 @@ from ._base import DivergenceError, Optimizer
 from ._checks import Hyperparameter
 
 __all__ = [
-    "SGD",
-    "AdaGrad",
-    "Adam",
-    "DivergenceError",
-    "Momentum",
-    "Nesterov",
-    "Optimizer",
-    "RMSProp",
-]
+    "SGD", "AdaGrad", "Adam", "DivergenceError", "Momentum", "Nesterov", "Optimizer", "RMSProp"
+]  # fmt: skip
 
 
 class SGD(Optimizer):
@@ -124,7 +117,6 @@ class _RootMeanSquareScaling(Optimizer):
     ``delta_in_sqrt=True``: sqrt(delta + r) (Algorithm 8.5; the lecture's RMSProp, Adam);
     ``False``: sqrt(r) + delta (Algorithm 8.7, Kingma & Ba, PyTorch). They differ where r
     is small: for delta < 1, sqrt(delta) is far larger than delta.
-
     """
 
     delta = Hyperparameter(_checks.nonnegative)

@@ -224,11 +224,13 @@ def minimize(
     if reset:
         optimizer.reset()
 
+    thetas, losses, grad_norms, lrs = [theta], [], [], []
+    states = {name: [] for name in record_state}
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is recorded, not warned
-        states = {name: [] for name in record_state}
-        thetas, losses, grad_norms, lrs, diverged_at, stop_reason = _loop(
-            problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss, states
-        )
+        diverged_at, stop_reason = _loop(
+            problem, optimizer, oracle, oracles, steps, tol, f_star, max_loss,
+            (thetas, losses, grad_norms, lrs, states),
+        )  # fmt: skip
 
     return History(
         label=repr(optimizer) if label is None else label,
@@ -262,32 +264,33 @@ def _state_names(names, state: dict) -> tuple:
     return tuple(names)
 
 
-def _loop(problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_loss, states):
-    """The steps of :func:`minimize`; step k moves theta_k to theta_{k+1}.
-
-    Only acceptable iterates are recorded, so every recorded number is finite.
-    """
+def _loop(problem, optimizer, oracle, oracles, steps, tol, f_star, max_loss, records):
+    """The steps of :func:`minimize` (step k moves theta_k to theta_{k+1}), appending to
+    ``records``; returns (diverged_at, stop_reason). Only acceptable iterates are
+    recorded, so every recorded number is finite."""
+    thetas, losses, grad_norms, lrs, states = records
+    theta = thetas[0]
     loss = problem.f(theta)
     if np.ndim(loss) != 0:
         raise ValueError(f"x0: the loss at x0 must be one number; got shape {np.shape(loss)}")
-    thetas, losses, grad_norms, lrs = [theta], [float(loss)], [], []
+    losses.append(float(loss))
     if not np.isfinite(losses[0]):
         raise ValueError(f"x0: the loss at the starting point is {losses[0]}; it must be finite")
     if max_loss is not None and losses[0] > max_loss:
-        return thetas, losses, grad_norms, lrs, 0, "max_loss"
+        return 0, "max_loss"
     for k in range(steps):
         if tol is not None and losses[-1] - f_star <= tol:
-            return thetas, losses, grad_norms, lrs, None, "tolerance"
+            return None, "tolerance"
         eps = optimizer.lr_at(optimizer.k)
         try:
             theta = optimizer.step(theta, oracle, **oracles)
         except DivergenceError:
-            return thetas, losses, grad_norms, lrs, k, "diverged"
+            return k, "diverged"
         loss = float(problem.f(theta))
         if not np.isfinite(loss):
-            return thetas, losses, grad_norms, lrs, k, "diverged"
+            return k, "diverged"
         if max_loss is not None and loss > max_loss:
-            return thetas, losses, grad_norms, lrs, k, "max_loss"
+            return k, "max_loss"
         thetas.append(theta)
         losses.append(loss)
         grad_norms.append(oracle.last_norm)
@@ -295,8 +298,8 @@ def _loop(problem, optimizer, oracle, oracles, theta, steps, tol, f_star, max_lo
         for name, values in states.items():
             values.append(optimizer.state[name])
     if tol is not None and losses[-1] - f_star <= tol:
-        return thetas, losses, grad_norms, lrs, None, "tolerance"
-    return thetas, losses, grad_norms, lrs, None, "max_steps"
+        return None, "tolerance"
+    return None, "max_steps"
 
 
 class _CountingOracle:

@@ -15,23 +15,10 @@ import numpy as np
 from . import _checks
 
 __all__ = [
-    "Constant",
-    "Cosine",
-    "LinearDecay",
-    "PowerDecay",
-    "Schedule",
-    "StepDecay",
-    "WarmupCosine",
-    "constant",
-    "cosine_decay",
-    "inverse_sqrt",
-    "inverse_time",
-    "linear_decay",
-    "partial_sums",
-    "power_decay",
-    "step_decay",
-    "warmup_cosine",
-]
+    "Constant", "Cosine", "LinearDecay", "PowerDecay", "Schedule", "StepDecay", "WarmupCosine",
+    "constant", "cosine_decay", "inverse_sqrt", "inverse_time", "linear_decay", "partial_sums",
+    "power_decay", "step_decay", "warmup_cosine"
+]  # fmt: skip
 
 
 def _checked(**checks) -> Mapping:
@@ -197,7 +184,6 @@ class WarmupCosine(Schedule):
     eps_k = eps_max (k + 1) / warmup for k < warmup, then
     eps_min + (eps_max - eps_min) (1 + cos(pi (k - warmup) / (total - warmup))) / 2 until
     k = total, then eps_min (Loshchilov & Hutter 2017). It fails Robbins-Monro either way.
-
     """
 
     _first = "eps_max"  # the name of the peak in the constructor's error messages

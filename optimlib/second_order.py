@@ -5,12 +5,7 @@ the oracles named in ``opt.oracles``: ``hess=`` (theta -> (n, n) Hessian) for Ne
 for ConjugateGradient with ``line_search="exact"``, else ``f=`` for the line search;
 :func:`optimlib.minimize` passes the problem's and counts calls. A line search's last
 gradient is reused by the next step (these methods assume a deterministic gradient).
-
-
-Ranges (``ValueError`` naming the parameter otherwise): ``lr`` > 0 or a schedule (the
-step of Newton's method; the first step length tried by a line search); ``damping``
->= 0; ``m`` an integer >= 1; ``c1``, ``c2`` in (0, 1) with c1 < c2; ``beta`` "FR" or
-"PR"; ``line_search`` "wolfe" or "exact".
+``lr`` is Newton's step, or the first step length a line search tries.
 """
 
 from __future__ import annotations
@@ -243,7 +238,6 @@ class LBFGS(_OracleOptimizer):
     H_k (inverse-Hessian estimate) is never formed: O(m n) work and memory.
     Parameters: lr (eps) > 0 or a schedule; m an integer >= 1; c1 < c2 in (0, 1).
     State: S, Y, shape (m, *theta.shape), pairs newest last (zero rows are empty).
-
     """
 
     stacked_state = ("S", "Y")

@@ -41,6 +41,8 @@ from optimlib.optimizers import SGD, AdaGrad, Adam, Optimizer, RMSProp
 from optimlib.problems import LogisticRegression, Problem, Quadratic
 from optimlib.run import History, minimize
 
+from . import plot
+
 __all__ = [
     "FORMS",
     "Stream",
@@ -48,6 +50,13 @@ __all__ = [
     "compute_memory",
     "compute_rotation",
     "compute_tuned",
+    "draw_bias_correction",
+    "draw_delta",
+    "draw_effective_lr",
+    "draw_head_to_head",
+    "draw_memory",
+    "draw_rotation",
+    "draw_sparse",
     "effective_lr",
     "mean_relative_lr",
     "panel",
@@ -369,6 +378,178 @@ def tuned_table(tuned: dict, title: str) -> str:
     return "\n".join(lines)
 
 
+# --- the chapter's figures -------------------------------------------------------------------
+# Each draws computed results and nothing else. Log axes over more than three decades get
+# no minor ticks (plot.thin_log_ticks): they carry no labels there, and building,
+# measuring and drawing them was a third of the chapter's figure time.
+
+
+def _thin(axes) -> None:
+    for ax in np.ravel(axes):
+        plot.thin_log_ticks(ax)
+
+
+def draw_rotation(axd: dict, valleys: dict, best: int) -> None:
+    """:func:`compute_rotation` drawn: AdaGrad at the rate ``best`` (an index into the
+    sweep) on each valley (``axd["aligned"]``, ``axd["rotated"]``), and the distances of
+    it and of gradient descent to the minimum on ``axd["curves"]``."""
+    for key, (name, v) in zip(["aligned", "rotated"], valleys.items(), strict=True):
+        h, problem = v["sweep"][best], v["problem"]
+        plot.contour(axd[key], problem)
+        plot.trajectory(axd[key], h, label=f"{h.label}: {h.steps} steps", color=plot.PALETTE[0])
+        axd[key].set_title(f"{name} valley, κ = {problem.L / problem.mu:.0f}")
+        axd[key].legend(loc="lower right", fontsize=8.5)
+    curves = [h for v in valleys.values() for h in (v["sweep"][best], v["gd"])]
+    labels = [
+        f"{h.label} ({name})" for name, v in valleys.items() for h in (v["sweep"][best], v["gd"])
+    ]
+    plot.convergence(axd["curves"], curves, measure="distance", labels=labels)
+    axd["curves"].set_title("distance to the minimum (each run stops at the tolerance)")
+    _thin(list(axd.values()))
+
+
+def draw_effective_lr(ax, k, curves: dict) -> None:
+    """AdaGrad's eps_eff / eps (``curves``: label -> values at the steps ``k``), log-log,
+    beside a line of slope -1/2."""
+    for (label, values), color, marker in zip(
+        curves.items(), plot.PALETTE, plot.MARKERS, strict=False
+    ):
+        ax.loglog(k, values, color=color, marker=marker, markevery=0.1, label=label)
+    ax.loglog(k, 1.5 / np.sqrt(k), color="black", linestyle=":", label="slope −1/2")
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel(r"effective step $\varepsilon_{\rm eff} / \varepsilon = 1/(\delta + \sqrt{r_k})$")
+    ax.set_title("AdaGrad's effective learning rate only shrinks")
+    ax.legend(loc="lower left", fontsize=8.5)
+    _thin(ax)
+
+
+def draw_sparse(axes, frequency, eff_lr, fit, tuned: dict, steps: int, batch: int) -> None:
+    """Left: each feature's effective rate against its frequency, with the power law
+    ``fit`` = (slope, intercept) of log eff_lr on log frequency; right: the tuned runs."""
+    ax = axes[0]
+    ax.loglog(
+        frequency, eff_lr, linestyle="none", marker="o", color=plot.PALETTE[2], label="feature $j$"
+    )
+    slope, intercept = fit
+    line = np.exp(intercept) * frequency**slope
+    ax.loglog(frequency, line, color="black", linestyle=":", label=f"fit: slope {slope:.2f}")
+    ax.set_xlabel("fraction of examples where feature $j$ is nonzero")
+    ax.set_ylabel(rf"AdaGrad's $\varepsilon/(\delta + \sqrt{{r_j}})$ after {steps} steps")
+    ax.set_title("rare features keep large steps")
+    ax.legend(loc="upper right")
+    plot.convergence(axes[1], [t.run for t in tuned.values()])
+    axes[1].set_title(f"tuned SGD vs tuned AdaGrad, batches of {batch} (seed 0)")
+    _thin(axes)
+
+
+def draw_memory(axes, jumps: dict, scale, stage: int) -> None:
+    """:func:`compute_memory` drawn: what each method divides by beside the true scale
+    ``scale`` (left), and the root mean square of its steps (right)."""
+    k_run = np.arange(1, len(scale) + 1)
+    for (name, j), color, marker in zip(jumps.items(), plot.PALETTE, plot.MARKERS, strict=False):
+        style = {"color": color, "marker": marker, "markevery": 0.08, "label": name}
+        axes[0].plot(k_run, np.sqrt(j["mean_square"]), **style)
+        axes[1].plot(k_run, j["step_rms"], **style)
+    axes[0].plot(
+        k_run, scale, color="black", linestyle="--", linewidth=1.2, label="true scale $c_k$"
+    )
+    axes[0].set_ylabel(r"$\sqrt{r_k}$ (RMSProp), $\sqrt{r_k / k}$ (AdaGrad)")
+    axes[0].set_title("what each method divides by")
+    axes[1].set_ylabel(r"root mean square of $\Delta\theta_k / \varepsilon$")
+    axes[1].set_title("the steps it takes")
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_xlabel("step $k$")
+        for edge in range(stage, len(scale), stage):
+            ax.axvline(edge, color="0.6", linewidth=0.8)
+        ax.legend(loc="lower left", fontsize=8.5)
+    _thin(axes)
+
+
+def draw_bias_correction(axes, size: dict, early: int = 50) -> None:
+    """Adam's step sizes (``size``: label -> |step| / eps per step t = 1, 2, ...), the
+    first ``early`` steps on the left and all of them on a log step axis on the right."""
+    styles = [(0, "o", "-"), (1, "s", "-"), (0, "^", ":"), (1, "D", ":")]
+    for (label, values), (c, marker, line) in zip(size.items(), styles, strict=True):
+        t = np.arange(1, len(values) + 1)
+        for ax, stop in zip(axes, (early, len(values)), strict=True):
+            ax.plot(
+                t[:stop],
+                values[:stop],
+                color=plot.PALETTE[c],
+                marker=marker,
+                linestyle=line,
+                markevery=0.1,
+                label=label,
+            )
+    axes[0].set_title(f"the first {early} steps")
+    axes[1].set_xscale("log")
+    axes[1].set_title(f"{len(t)} steps (log step axis)")
+    for ax in axes:
+        ax.axhline(1.0, color="0.5", linewidth=0.8)
+        ax.set_xlabel("step $t$")
+        ax.set_ylabel(r"step size $|\Delta\theta_t| / \varepsilon$")
+    axes[1].legend(loc="upper right", fontsize=8.5)
+    _thin(axes)
+
+
+def draw_delta(axes, g_scale, measured: dict, runs: dict, deltas=(1e-6, 1e-8)) -> None:
+    """Left: the first step per unit eps against the gradient scale ``g_scale``
+    (``measured``: (delta, inside) -> sizes) for both places of each of the two
+    ``deltas`` (solid, dashed); right: the convergence of ``runs`` (label -> History)."""
+    ax = axes[0]
+    lines = [
+        ((deltas[0], True), 1, "s", "-"),
+        ((deltas[0], False), 0, "o", "-"),
+        ((deltas[1], True), 1, "^", "--"),
+        ((deltas[1], False), 0, "D", "--"),
+    ]
+    for (delta, inside), c, marker, line in lines:
+        form = r"$\sqrt{\delta + r}$" if inside else r"$\sqrt{r} + \delta$"
+        ax.loglog(
+            g_scale,
+            measured[delta, inside],
+            color=plot.PALETTE[c],
+            marker=marker,
+            linestyle=line,
+            markevery=0.1,
+            label=f"{form}, $\\delta = 10^{{{np.log10(delta):.0f}}}$",
+        )
+    for x, text in [
+        (1e-3, r"$\sqrt{10^{-6}}$"),
+        (1e-4, r"$\sqrt{10^{-8}}$"),
+        (1e-6, r"$10^{-6}$"),
+        (1e-8, r"$10^{-8}$"),
+    ]:
+        ax.axvline(x, color="0.75", linewidth=0.8)
+        ax.annotate(text, (x, 2e-9), rotation=90, fontsize=8, ha="right", va="bottom", color="0.35")
+    ax.set_ylim(1e-9, 3)
+    ax.set_xlabel(r"gradient scale $|g|$ (with $r = g^2$)")
+    ax.set_ylabel(r"step size $|\Delta\theta| / \varepsilon$")
+    ax.set_title(r"where $\delta$ goes decides what is 'small'")
+    ax.legend(loc="lower right", fontsize=8.5)
+    plot.convergence(axes[1], list(runs.values()))
+    axes[1].set_title("Adam, δ = 1e-8: a loss and the loss × 1e-4")
+    _thin(axes)
+
+
+def draw_head_to_head(axd: dict, problem, on_valley: dict, on_noise: dict) -> None:
+    """The tuned methods (:func:`compute_tuned`) on Rosenbrock's ``problem``: the paths
+    (``axd["paths"]``) and the loss gaps (``axd["valley"]``); and on the noisy problem
+    (``axd["noisy"]``, the first seed's run)."""
+    runs = [v.run for v in on_valley.values()]
+    plot.trajectories(axd["paths"], problem, runs, bounds=((-1.5, 1.5), (-1.0, 2.0)))
+    axd["paths"].set_title("Rosenbrock, best of three ε each")
+    axd["paths"].legend(loc="lower right", fontsize=8)
+    plot.convergence(axd["valley"], runs)
+    axd["valley"].set_title(f"Rosenbrock: {runs[0].steps} full-gradient steps")
+    axd["valley"].legend(loc="lower left", fontsize=7.5)
+    plot.convergence(axd["noisy"], [v.run for v in on_noise.values()])
+    axd["noisy"].set_title("logistic regression, minibatches of 10 (seed 0)")
+    axd["noisy"].legend(loc="upper right", fontsize=7.5, ncols=2)
+    _thin(list(axd.values()))
+
+
 # --- the explorer -----------------------------------------------------------------------------
 
 
@@ -462,10 +643,12 @@ def panel(
             fontsize=9,
         )
     ax.set_yscale("log")
-    low = min(min(result["plateau_inside"]), min(result["plateau_outside"]))
-    ax.set_ylim(max(1e-4, 0.3 * min(low, 1e-2)), 4.0)
+    # One scale for every rho and delta: frames compare at a glance, and a slider change
+    # keeps the tick labels, so the explorer need not lay the figure out again.
+    ax.set_ylim(1e-4, 4.0)
     ax.set_xlim(0, len(k) + 1)
     ax.set_xlabel("step $k$")
     ax.set_ylabel(r"step size $|\Delta\theta_k| / \varepsilon$")
     ax.legend(loc="lower left", fontsize=8.5)
+    _thin(ax)
     return result

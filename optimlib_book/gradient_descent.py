@@ -292,7 +292,7 @@ def compute_regimes(kappa: float, steps: dict, num_steps: int = 60) -> Regimes:
 
 
 def draw_regimes(ax_paths, ax_gaps, result: Regimes, order=None, faint=("divergent",)):
-    """Left: the iterates over the contours. Right: the loss gaps, log scale.
+    """Left: the iterates over the contours. Right: the loss gaps, log scale. Titled.
 
     Colours and markers follow the order the steps were named in, on both panels; the
     paths are drawn in ``order`` (bottom to top; default: as named), so that long
@@ -309,6 +309,8 @@ def draw_regimes(ax_paths, ax_gaps, result: Regimes, order=None, faint=("diverge
         plot.trajectory(ax_paths, result.runs[name], **style)
     labels = [f"{name}, ε = {eps:.3g}" for name, eps in result.steps.items()]
     plot.convergence(ax_gaps, list(result.runs.values()), labels=labels)
+    ax_paths.set_title(rf"iterates on the quadratic, $\kappa = {result.problem.kappa:g}$")
+    ax_gaps.set_title("loss gap (log scale)")
 
 
 @dataclass

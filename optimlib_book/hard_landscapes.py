@@ -31,6 +31,8 @@ from optimlib.optimizers import SGD
 from optimlib.problems import Cliff, LinearRegression, Quadratic, Saddle, SaturatedUnit
 from optimlib.run import History, minimize
 
+from .notebook import scientific
+
 
 def escape_step(history: History, threshold: float = 0.5) -> int | None:
     """The first k with |theta_k[1]| >= threshold: when a run on the saddle has left it.
@@ -66,6 +68,12 @@ def predicted_escape(offset, eps, b=1.0, threshold=0.5, refined=True):
         ratio = ratio * np.sqrt((1 - offset**2) / (1 - threshold**2))
     steps = np.log(ratio) / math.log1p(eps * b)
     return float(steps) if steps.ndim == 0 else steps
+
+
+def offset_title(offset) -> str:
+    """ "y₀ = 10⁻⁶": the title of a static-twin panel started ``offset`` (a power of ten)
+    off the saddle's stable axis."""
+    return "y₀ = " + scientific(offset, 0).removeprefix("1 × ")
 
 
 def saddle_panel(ax, offset=1e-6, eps=0.1, b=1.0, threshold=0.5, steps=None) -> dict:

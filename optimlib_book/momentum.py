@@ -47,10 +47,18 @@ __all__ = [
     "complex_band",
     "compute_iterations",
     "compute_search",
+    "draw_iterations",
+    "draw_nesterov_modulus",
+    "draw_noise",
+    "draw_ravine",
+    "draw_root_modulus",
+    "draw_rosenbrock",
+    "draw_terminal",
     "figure_one",
     "iteration_matrix",
     "lookahead_residuals",
     "noise_floor",
+    "noise_floors",
     "one_step",
     "panel",
     "root_modulus",
@@ -446,6 +454,22 @@ def velocity_variance(alphas, eps: float, sigma: float, chains: int, rng) -> np.
     return np.array(variances)
 
 
+def noise_floors(optimizers: dict, grad, sigma: float, chains: int, steps: int, rng) -> dict:
+    """Var(theta) of each optimizer (name -> optimizer) over ``chains`` independent chains
+    started at 0 after ``steps`` steps, each gradient being ``grad(theta)`` plus
+    independent noise of standard deviation ``sigma`` drawn from ``rng`` (the optimizers
+    in turn, so the numbers depend on their order)."""
+
+    def noisy_gradient(theta):
+        return grad(theta) + sigma * rng.standard_normal(theta.shape)
+
+    start = np.zeros((chains, 1))
+    return {
+        name: float(np.var(run_chains(optimizer, noisy_gradient, start, steps)))
+        for name, optimizer in optimizers.items()
+    }
+
+
 # --- Nesterov's equivalent forms --------------------------------------------------------------
 
 NAIVE = "heavy ball in phi, no gradient difference"
@@ -539,6 +563,173 @@ def compute_search(
         eps, alpha, run = min(runs, key=lambda item: _rank(item[2]))
         best[name] = Setting(eps, alpha, run)
     return best
+
+
+# --- the chapter's figures -------------------------------------------------------------------
+# Each draws computed results and nothing else. Log axes over more than three decades get
+# no minor ticks (plot.thin_log_ticks): they carry no labels there, and building,
+# measuring and drawing them was a large part of the chapter's figure time.
+
+
+def _thin(axes) -> None:
+    for ax in np.ravel(axes):
+        olplot.thin_log_ticks(ax)
+
+
+def draw_ravine(
+    ax_path, ax_err, problem, runs: dict, errors: dict, path_steps: int, error_steps: int
+) -> None:
+    """The runs (name -> History) on the ravine's contours, their first ``path_steps``
+    steps (top), and the error along and across the valley (``errors``: name -> |error|
+    per eigen-direction, one row per step) over the first ``error_steps`` (bottom)."""
+    olplot.contour(ax_path, problem, bounds=((-5.8, 2.6), (-2.8, 2.2)))
+    styles = zip(olplot.PALETTE, olplot.MARKERS, strict=False)
+    for (name, history), (color, marker) in zip(runs.items(), styles, strict=False):
+        label = name.replace("alpha", r"$\alpha$")
+        olplot.trajectory(
+            ax_path, history.thetas[: path_steps + 1], label=label, color=color, marker=marker
+        )
+        error = errors[name][: error_steps + 1]
+        along = {"color": color, "marker": marker, "markevery": max(1, error_steps // 10)}
+        ax_err.plot(error[:, 0], label=f"{label}: along", **along)
+        ax_err.plot(error[:, 1], color=color, ls=":", label=f"{label}: across")
+    ax_path.legend(loc="upper left")
+    ax_path.set_title(rf"the first {path_steps} steps, same $\varepsilon$")
+    ax_err.set_yscale("log")
+    ax_err.set_ylim(1e-12, 30)
+    ax_err.set_xlabel("step $k$")
+    ax_err.set_ylabel(r"$|$error$|$ along / across the valley")
+    ax_err.set_title("error in the flat and in the steep direction")
+    ax_err.legend(loc="lower right", fontsize=9)
+    _thin([ax_path, ax_err])
+
+
+def draw_terminal(ax, speeds: dict) -> None:
+    """||v_k|| / (eps ||g||) on a constant slope (``speeds``: alpha -> values for
+    k = 1, 2, ...), each with its terminal value 1 / (1 - alpha) dashed."""
+    styles = zip(olplot.PALETTE, olplot.MARKERS, strict=False)
+    for (alpha, speed), (color, marker) in zip(speeds.items(), styles, strict=False):
+        k = np.arange(1, len(speed) + 1)
+        ax.plot(k, speed, color=color, marker=marker, markevery=8, label=rf"$\alpha$ = {alpha:g}")
+        ax.axhline(1 / (1 - alpha), color=color, ls="--", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel(r"$\|v_k\| \,/\, (\varepsilon \|g\|)$")
+    ax.set_title(r"speed on a constant slope; dashed: $1/(1-\alpha)$")
+    ax.legend(loc="center right")
+
+
+def draw_noise(
+    ax_w, ax_v, weights, ages: int, alphas, var_measured, eps: float, sigma: float, chains: int
+) -> None:
+    """Top: the weights alpha^j of past gradients j < ``ages`` steps old, for each alpha
+    of ``weights``; bottom: Var(v) under pure noise, measured over ``chains`` runs at
+    ``alphas`` beside eps^2 sigma^2 / (1 - alpha^2)."""
+    j = np.arange(ages)
+    styles = zip(olplot.PALETTE, olplot.MARKERS, strict=False)
+    for alpha, (color, marker) in zip(weights, styles, strict=False):
+        label = rf"$\alpha$ = {alpha:g}"
+        ax_w.plot(j, alpha**j, color=color, marker=marker, markevery=5, label=label)
+        ax_w.axvline(1 / (1 - alpha), color=color, ls=":", lw=1.2)
+    ax_w.set_xlabel("age $j$ of the gradient (steps back)")
+    ax_w.set_ylabel(r"weight $\alpha^j$ in $v / (-\varepsilon)$")
+    ax_w.set_title(r"weights of past gradients; dotted: $1/(1-\alpha)$")
+    ax_w.legend()
+    fine = np.linspace(0, 0.995, 300)
+    theory = eps**2 * sigma**2 / (1 - fine**2)
+    label = r"theory $\varepsilon^2\sigma^2/(1-\alpha^2)$"
+    ax_v.plot(fine, theory, color="black", lw=1.2, label=label)
+    label = f"measured ({chains:,} runs)"
+    ax_v.plot(alphas, var_measured, "o", color=olplot.PALETTE[1], ms=7, label=label)
+    ax_v.set_yscale("log")
+    ax_v.set_xlabel(r"momentum $\alpha$")
+    ax_v.set_ylabel(r"Var$(v)$ once settled")
+    ax_v.set_title("variance of the velocity under pure noise")
+    ax_v.legend(loc="upper left")
+    _thin([ax_w, ax_v])
+
+
+def _rate_axes(ax, title: str) -> None:
+    ax.axhline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.3)
+    ax.set_xlabel(r"$\varepsilon\lambda$ (learning rate times curvature)")
+    ax.set_ylabel(r"rate $\max|z|$ of the direction")
+    ax.set_title(title)
+    ax.legend(loc="lower left")
+    _thin(ax)
+
+
+def draw_root_modulus(ax, h, modulus: dict, band_alpha: float = 0.9) -> None:
+    """The heavy ball's rate per direction against eps lambda = ``h`` (``modulus``:
+    alpha -> rates), the band of complex roots of ``band_alpha`` shaded and each
+    alpha's stability limit dotted."""
+    styles = zip(olplot.PALETTE, olplot.MARKERS, strict=False)
+    for (alpha, rates), (color, marker) in zip(modulus.items(), styles, strict=False):
+        label = rf"$\alpha$ = {alpha:g}" + (" (gradient descent)" if alpha == 0 else "")
+        ax.plot(h, rates, color=color, marker=marker, markevery=60, label=label)
+        ax.axvline(stability_limit(alpha), color=color, ls=":", lw=1.2)
+    low, high = complex_band(band_alpha)
+    ax.axvspan(low, high, color=olplot.PALETTE[2], alpha=0.08, lw=0)
+    text = f"complex roots for\n$\\alpha$ = {band_alpha:g}: " + r"$|z| = \sqrt{\alpha}$"
+    ax.text(math.sqrt(low * high), 0.25, text, ha="center", fontsize=9, color=olplot.PALETTE[2])
+    _rate_axes(ax, r"heavy ball, one eigen-direction; dotted: stability limit $2(1+\alpha)$")
+
+
+def draw_nesterov_modulus(ax, h, alpha: float) -> None:
+    """The rate per direction of the heavy ball and of Nesterov at ``alpha`` against
+    eps lambda = ``h``, with gradient descent's |1 - eps lambda| and both limits."""
+    for method, color, marker, label in [
+        ("momentum", olplot.PALETTE[0], "o", "heavy ball"),
+        ("nesterov", olplot.PALETTE[1], "s", "Nesterov"),
+    ]:
+        rate = root_modulus(1.0, alpha, h, method)
+        ax.plot(h, rate, color=color, marker=marker, markevery=60, label=label)
+        ax.axvline(stability_limit(alpha, method), color=color, ls=":", lw=1.2)
+    label = r"gradient descent ($\alpha$ = 0)"
+    ax.plot(h, np.abs(1 - h), color="0.5", lw=1, ls="--", label=label)
+    _rate_axes(ax, rf"$\alpha$ = {alpha:g}; dotted: stability limits")
+
+
+def draw_iterations(ax, kappas, iterations: dict, slopes: dict) -> None:
+    """:func:`compute_iterations` on log-log axes, with lines proportional to kappa and
+    to sqrt(kappa) through each method's first point."""
+    kappas = np.asarray(kappas, dtype=float)
+    styles = zip(olplot.PALETTE, olplot.MARKERS, strict=False)
+    for (name, n), (color, marker) in zip(iterations.items(), styles, strict=False):
+        label = f"{name} (slope {slopes[name]:.2f})"
+        ax.plot(kappas, n, color=color, marker=marker, ms=7, label=label)
+    gd_first, hb_first = iterations["gradient descent"][0], iterations["heavy ball"][0]
+    ax.plot(kappas, gd_first * kappas / kappas[0], "k--", lw=1, label=r"$\propto \kappa$")
+    root = np.sqrt(kappas / kappas[0])
+    ax.plot(kappas, hb_first * root, "k:", lw=1.4, label=r"$\propto \sqrt{\kappa}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"condition number $\kappa$")
+    ax.set_ylabel(r"iterations until $f - f^\star \leq 10^{-8}\,(f_0 - f^\star)$")
+    ax.set_title("iterations to a tolerance, each method tuned optimally")
+    ax.legend(loc="upper left")
+
+
+def draw_rosenbrock(fig, ax_path, ax_conv, problem, best: dict, tol: float) -> None:
+    """The winners of :func:`compute_search` (name -> :class:`Setting`) on Rosenbrock's
+    ``problem``: their paths (top) and f - f* with the tolerance dashed (bottom), one
+    legend for both under the figure ``fig``."""
+    runs = [setting.run for setting in best.values()]
+    labels = []
+    for name, setting in best.items():
+        alpha = "" if setting.alpha == 0 else rf", $\alpha$ = {setting.alpha:g}"
+        labels.append(rf"{name} ($\varepsilon$ = {setting.eps:g}{alpha})")
+    bounds = ((-1.6, 1.6), (-0.6, 1.8))
+    olplot.trajectories(ax_path, problem, runs, labels=labels, bounds=bounds, legend=None)
+    ax_path.set_title("tuned runs on the Rosenbrock function")
+    olplot.convergence(ax_conv, runs, labels=labels, legend=None)
+    ax_conv.axhline(tol, color="black", lw=0.8, ls="--")
+    ax_conv.set_title(
+        r"$f - f^\star$; dashed: the tolerance $10^{" + f"{math.log10(tol):.0f}" + "}$"
+    )
+    fig.legend(*ax_conv.get_legend_handles_labels(), loc="outside lower center", ncols=1)
+    _thin([ax_path, ax_conv])
 
 
 # --- the explorer ------------------------------------------------------------------------------

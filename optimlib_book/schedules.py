@@ -17,6 +17,7 @@
   model), and :func:`draw_linear_decay_erratum`.
 * :func:`panel` is the chapter's explorer: a power-decay schedule, the SGD loss gap it
   produces, and the floor of the current step beside it.
+* :func:`readable` prints the chapter's small numbers as a reader reads them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from optimlib import _checks
 from optimlib import schedules as sch
 from optimlib.optimizers import SGD
 from optimlib.problems import LinearRegression
+
+from .notebook import scientific
 
 __all__ = [
     "DecadeSums",
@@ -49,9 +52,19 @@ __all__ = [
     "make_schedule",
     "noise_floor",
     "panel",
+    "readable",
     "sgd_compare",
     "sgd_runs",
 ]
+
+
+def readable(value, digits: int = 3) -> str:
+    """``value`` > 0 with ``digits`` significant digits as a table shows it: fixed-point
+    from 10⁻³ up (``0.00604``), the prose's power of ten below (``3.84 × 10⁻⁵``)."""
+    power = int(f"{value:.{digits - 1}e}".split("e")[1])  # after rounding: 0.0009996 is 1e-3
+    if power >= -3:
+        return f"{value:.{max(digits - 1 - power, 0)}f}"
+    return scientific(value, digits - 1)
 
 
 @dataclass

@@ -47,14 +47,9 @@ __all__ = [
 
 
 def evenly_spread(n, kappa, rng) -> Quadratic:
-    """f = 1/2 x^T A x - b^T x, A with n eigenvalues spread evenly on [1, kappa] and
-    random eigenvectors; x* = (1, ..., 1). (``Quadratic.with_condition_number`` spaces
-    them on a log scale instead.)"""
-    n = _checks.positive_int("n", n)
-    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
-    A = (Q * np.linspace(1.0, kappa, n)) @ Q.T
-    A = (A + A.T) / 2
-    return Quadratic(A, b=A @ np.ones(n))
+    """A quadratic with n eigenvalues spread evenly on [1, kappa], random eigenvectors from
+    rng, and x* = (1, ..., 1). (``spacing="log"``, the default, spaces them on a log scale.)"""
+    return Quadratic.with_condition_number(kappa, dim=n, rng=rng, spacing="linear")
 
 
 # --- Newton near a saddle -----------------------------------------------------------------

@@ -14,18 +14,7 @@ from .landscapes import Cliff, CyclingExample, Linear, Quadratic, Rosenbrock, Sa
 from .networks import LinearRecurrence, Network, SaturatedUnit, two_spirals
 
 __all__ = [
-    "Cliff",
-    "CyclingExample",
-    "FiniteSum",
-    "Linear",
-    "LinearRecurrence",
-    "LinearRegression",
-    "LogisticRegression",
-    "Network",
-    "Problem",
-    "Quadratic",
-    "Rosenbrock",
-    "Saddle",
-    "SaturatedUnit",
-    "two_spirals",
-]
+    "Cliff", "CyclingExample", "FiniteSum", "Linear", "LinearRecurrence", "LinearRegression",
+    "LogisticRegression", "Network", "Problem", "Quadratic", "Rosenbrock", "Saddle",
+    "SaturatedUnit", "two_spirals"
+]  # fmt: skip

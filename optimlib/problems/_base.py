@@ -120,7 +120,6 @@ def _newton(f, grad, hess, x, max_iter: int = 100, give_up=None):
 
     Stops when the Newton decrement g^T H^-1 g is below rounding; halves the step until
     Armijo's rule holds; ``give_up(x)`` may end the search early (then (x, False)).
-
     """
     for _ in range(max_iter):
         if give_up is not None and give_up(x):

@@ -170,18 +170,10 @@ def _blockwise(fn, points: np.ndarray, width: int) -> np.ndarray:
 
 class _LinearModel(FiniteSum):
     """L_i(w) = loss(x_i^T w, y_i) + l2/2 ||w||^2 (the penalty in every L_i keeps
-    minibatch gradients unbiased for the penalized f)."""
+    minibatch gradients unbiased for the penalized f). Subclasses write ``loss(z, y)`` and
+    its first two derivatives in z, ``dloss`` and ``d2loss``."""
 
     l2: float = 0.0
-
-    def loss(self, z, y):
-        raise NotImplementedError
-
-    def dloss(self, z, y):
-        raise NotImplementedError
-
-    def d2loss(self, z, y):
-        raise NotImplementedError
 
     def per_example_losses(self, w, idx=None) -> np.ndarray:
         w = self._points(w, "w")
@@ -424,8 +416,4 @@ def _gaussian_mean(g, scales) -> np.ndarray:
     h = min(0.5, 0.5 / max(float(np.max(scales, initial=0.0)), 1e-300))
     u = h * np.arange(-math.ceil(10 / h), math.ceil(10 / h) + 1)
     weights = h * np.exp(-(u**2) / 2) / math.sqrt(2 * math.pi)
-    flat = scales.reshape(-1, 1)
-    rows = max(1, _BLOCK // len(u))
-    blocks = range(0, max(len(flat), 1), rows)
-    means = [g(flat[i : i + rows] * u) @ weights for i in blocks]
-    return np.concatenate(means).reshape(scales.shape)
+    return _blockwise(lambda s: g(s * u) @ weights, scales[..., None], len(u))

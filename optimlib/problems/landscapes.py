@@ -76,11 +76,12 @@ class Quadratic(Problem):
 
     @classmethod
     def with_condition_number(
-        cls, kappa, dim=2, lam_min=1.0, angle=0.0, rng=None, b=None
+        cls, kappa, dim=2, lam_min=1.0, angle=0.0, rng=None, b=None, spacing="log"
     ) -> Quadratic:
         """A quadratic whose Hessian has condition number exactly ``kappa``.
 
-        Eigenvalues lam_min, kappa * lam_min and (dim > 2) log-spaced ones between.
+        Eigenvalues lam_min, kappa * lam_min and (dim > 2) ones between, spaced evenly on a
+        log scale (``spacing="log"``) or a linear one (``"linear"``).
         Eigenvectors: the axes (smallest curvature along x) turned by ``angle``, or a
         random orthogonal matrix from ``rng``. ``b=None`` gives x* = (1, ..., 1).
         ``eigenvalues``/``eigenvectors`` are the exact ones used. kappa <= 1 / (10 dim
@@ -96,6 +97,7 @@ class Quadratic(Problem):
             )
         lam_min = _checks.positive("lam_min", lam_min)
         angle = _checks.finite("angle", angle)
+        spacing = _checks.choice("spacing", spacing, ("log", "linear"))
         if dim == 1 and kappa != 1:
             raise ValueError(f"kappa must be 1 when dim = 1 (one eigenvalue); got {kappa!r}")
         if rng is not None:
@@ -112,7 +114,8 @@ class Quadratic(Problem):
             )
         else:
             Q = np.eye(dim)
-        lam = np.geomspace(lam_min, kappa * lam_min, dim)  # its endpoints are exact
+        spread = np.geomspace if spacing == "log" else np.linspace
+        lam = spread(lam_min, kappa * lam_min, dim)  # its endpoints are exact
         A = (Q * lam) @ Q.T  # Q diag(lam) Q^T
         A = (A + A.T) / 2
         if b is None:

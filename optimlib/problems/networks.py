@@ -145,7 +145,6 @@ def unroll(W, H0, T: int) -> np.ndarray:
     """The states h_0, ..., h_T of h_t = W h_{t-1}: shape (T + 1, ..., n, N).
 
     ``W`` is (n, n) or a stack (..., n, n); ``H0`` (n, N) holds N starting states.
-
     """
     T = _checks.nonnegative_int("T", T)
     W = np.asarray(W, dtype=float)

@@ -233,3 +233,68 @@ def test_compute_memory_half_way_times_follow_the_leaky_average():
     assert out["ada"]["ends"][1] == pytest.approx(math.sqrt(50.5), rel=1e-12)
     assert out["ada"]["lags"][1] is None  # it never comes half-way back down
     assert out["rms"]["step_rms"].shape == (3 * stage,)
+
+
+def test_panel_keeps_one_scale_for_every_setting(ax):
+    """Frames of the explorer compare at a glance, and a slider change keeps the layout."""
+    for rho, delta in [(0.5, 1e-12), (0.999, 1e-2)]:
+        ax.cla()
+        ad.panel(ax, rho=rho, delta=delta)
+        assert ax.get_ylim() == pytest.approx((1e-4, 4.0))
+        assert len(ax.yaxis.get_minor_locator().tick_values(1e-4, 4.0)) == 0  # thinned
+
+
+def _wide_log_axes_are_thinned(axes):
+    """Every log axis over more than three decades carries no minor ticks (they were a
+    third of the chapter's figure time and carry no labels there)."""
+    for ax in axes:
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            if axis.get_scale() == "log" and abs(math.log10(high / low)) > 3:
+                assert len(axis.get_minor_locator().tick_values(low, high)) == 0
+
+
+def test_chapter_figures_draw_their_results():
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    fig, axes = plt.subplots(2, 4)
+    k = np.arange(1, 101)
+    ad.draw_effective_lr(axes[0, 0], k, {"g = 1": 1 / np.sqrt(k)})
+    assert axes[0, 0].get_xscale() == "log" and len(axes[0, 0].get_lines()) == 2
+    gradients = ad.stages([1.0, 10.0, 1.0], 20)[:, None] * rng.standard_normal((60, 4))
+    jumps = ad.compute_memory(gradients, {"AdaGrad": ol.AdaGrad(lr=1e-3)}, 20, [1, 100, 1])
+    ad.draw_memory(axes[0, 1:3], jumps, ad.stages([1.0, 10.0, 1.0], 20), 20)
+    assert [len(ax.get_lines()) for ax in axes[0, 1:3]] == [2 + 2, 1 + 2]  # + stage edges
+    size = {name: np.linspace(3, 1, 60) for name in ("a", "b", "c", "d")}  # as in the chapter
+    ad.draw_bias_correction(axes[1, 0:2], size, early=10)
+    assert len(axes[1, 0].get_lines()[0].get_xdata()) == 10 and axes[1, 1].get_xscale() == "log"
+    g = np.geomspace(1e-10, 10, 23)
+    measured = {(d, i): ad.stationary_step(g, d, i) for d in (1e-6, 1e-8) for i in (True, False)}
+    runs = {"a": ol.minimize(ol.problems.Rosenbrock(), ol.Adam(lr=0.01), 20)}
+    ad.draw_delta(axes[1, 2:4], g, measured, runs)
+    assert axes[1, 2].get_ylim() == pytest.approx((1e-9, 3))
+    _wide_log_axes_are_thinned(fig.axes)
+    plt.close(fig)
+
+    fig = plt.figure()
+    axd = fig.subplot_mosaic([["aligned", "rotated"], ["curves", "curves"]])
+    valleys = ad.compute_rotation(10.0, [-3.0, 1.5], [0.1, 1.0], 50)
+    ad.draw_rotation(axd, valleys, 1)
+    assert axd["rotated"].get_title() == "rotated by 45° valley, κ = 10"
+    assert len(axd["curves"].get_lines()) == 4
+    plt.close(fig)
+
+    problem = ol.problems.Rosenbrock()
+    tuned = ad.compute_tuned({"SGD": (ol.SGD, [1e-4, 1e-3])}, ad.task(problem), [0], 20, 5)
+    fig = plt.figure()
+    axd = fig.subplot_mosaic([["paths", "valley"], ["paths", "noisy"]])
+    ad.draw_head_to_head(axd, problem, tuned, tuned)
+    assert axd["valley"].get_title() == "Rosenbrock: 20 full-gradient steps"
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2)
+    frequency = np.geomspace(0.5, 0.005, 5)
+    ad.draw_sparse(axes, frequency, 0.1 / np.sqrt(frequency), (-0.5, np.log(0.1)), tuned, 20, 16)
+    assert axes[0].get_lines()[1].get_ydata() == pytest.approx(0.1 / np.sqrt(frequency))
+    _wide_log_axes_are_thinned(axes)
+    plt.close(fig)

@@ -164,6 +164,7 @@ def test_draw_functions_draw_their_results():
     steps = {"too small": 0.3, "divergent": 2.1}
     gdx.draw_regimes(axes[0, 0], axes[0, 1], gdx.compute_regimes(10, steps, 20))
     assert len(axes[0, 1].lines) >= 2
+    assert axes[0, 0].get_title() == r"iterates on the quadratic, $\kappa = 10$"
     gdx.draw_rate_curve(axes[0, 2], gdx.compute_rate_curve([10], [0.5, 1.0], steps=50))
     gdx.draw_iterations(axes[1, 0], gdx.compute_iterations([10, 30], tol=1e-3))
     assert axes[1, 0].get_xscale() == "log"

@@ -193,3 +193,8 @@ def test_draw_functions_draw_what_they_were_given():
     hl.draw_gradient_cost(axes[3, 1], cost)
     assert axes[3, 1].get_xscale() == "log" and len(axes[3, 1].lines) == 2
     plt.close(fig)
+
+
+def test_offset_title_writes_the_power_of_ten_as_prose_does():
+    assert hl.offset_title(1e-2) == "y₀ = 10⁻²"
+    assert hl.offset_title(1e-10) == "y₀ = 10⁻¹⁰"

@@ -283,3 +283,54 @@ def test_velocity_variance_matches_the_stationary_variance():
     measured = mx.velocity_variance(alphas, 0.01, 2.0, 20_000, np.random.default_rng(0))
     theory = 0.01**2 * 2.0**2 / (1 - alphas**2)
     np.testing.assert_allclose(measured, theory, rtol=0.05)
+
+
+def test_noise_floors_match_the_stationary_variance():
+    """Var(theta) over 20,000 chains after 600 steps (both forget the start: alpha^600 and
+    0.9^600 are below 1e-27): relative standard error sqrt(2 / 20000) = 1%, 5 allowed."""
+    line = ol.problems.Quadratic(np.array([[1.0]]))
+    methods = {"hb": ol.Momentum(lr=0.01, alpha=0.9), "sgd": ol.SGD(lr=0.1)}
+    floors = mx.noise_floors(methods, line.grad, 1.0, 20_000, 600, np.random.default_rng(0))
+    assert floors["hb"] == pytest.approx(mx.noise_floor(0.01, 0.9, 1.0, 1.0), rel=0.05)
+    assert floors["sgd"] == pytest.approx(mx.noise_floor(0.1, 0.0, 1.0, 1.0), rel=0.05)
+
+
+def test_chapter_figures_draw_their_results():
+    """Each draw_* draws what it is given; log axes over more than three decades carry
+    no minor ticks (they carry no labels there and were a third of the figure time)."""
+    fig, axes = plt.subplots(2, 4)
+    quad = ol.problems.Quadratic.with_condition_number(10.0)
+    runs = {"gradient descent": ol.minimize(quad, ol.SGD(lr=0.1), 100)}
+    errors = {"gradient descent": np.abs(runs["gradient descent"].thetas - quad.x_star)}
+    mx.draw_ravine(axes[0, 0], axes[0, 1], quad, runs, errors, path_steps=10, error_steps=50)
+    assert len(axes[0, 1].get_lines()[0].get_xdata()) == 51
+    assert len(axes[0, 1].yaxis.get_minor_locator().tick_values(1e-12, 30)) == 0
+    mx.draw_terminal(axes[0, 2], {0.5: 2 - 0.5 ** np.arange(1, 11)})
+    assert axes[0, 2].get_yscale() == "log" and len(axes[0, 2].get_lines()) == 2
+    mx.draw_noise(axes[0, 3], axes[1, 0], [0.5], 60, [0.0, 0.9], [1e-4, 5e-4], 0.01, 1.0, 1000)
+    assert axes[1, 0].get_legend().get_texts()[1].get_text() == "measured (1,000 runs)"
+    h = np.geomspace(1e-3, 5, 50)
+    mx.draw_root_modulus(axes[1, 1], h, {a: mx.root_modulus(1.0, a, h) for a in (0.0, 0.9)})
+    mx.draw_nesterov_modulus(axes[1, 2], h, 0.9)
+    limits = [line.get_xdata()[0] for line in axes[1, 2].get_lines()[1:4:2]]
+    assert limits == pytest.approx([3.8, 2 * 1.9 / 2.8])  # both stability limits
+    iterations = mx.compute_iterations([10.0, 100.0])
+    mx.draw_iterations(axes[1, 3], [10.0, 100.0], iterations, {n: 1.0 for n in iterations})
+    assert len(axes[1, 3].get_lines()) == 4
+    plt.close(fig)
+
+    rosen = ol.problems.Rosenbrock()
+    candidates = {"heavy ball": (ol.Momentum, [(1e-3, 0.9)]), "GD": (_sgd, [(1e-3, 0.0)])}
+    best = mx.compute_search(rosen, candidates, 50, 1e-6)
+    fig, (top, bottom) = plt.subplots(2, 1, layout="constrained")
+    mx.draw_rosenbrock(fig, top, bottom, rosen, best, 1e-6)
+    assert bottom.get_title() == r"$f - f^\star$; dashed: the tolerance $10^{-6}$"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        r"heavy ball ($\varepsilon$ = 0.001, $\alpha$ = 0.9)",
+        r"GD ($\varepsilon$ = 0.001)",
+    ]
+    plt.close(fig)
+
+
+def _sgd(eps, alpha):
+    return ol.SGD(lr=eps)

@@ -218,3 +218,19 @@ def test_compare_feeds_every_learning_rate_the_same_minibatches():
     assert np.all(np.isfinite(huge.gaps)) and huge.gaps.shape[1] <= huge.diverged_at + 1
     with pytest.raises(ValueError, match="lrs"):
         ex.sgd_compare(p, [], 10, 5, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "shown"),
+    [
+        (0.1, 3, "0.100"),
+        (0.0604, 3, "0.0604"),
+        (0.00196, 2, "0.0020"),
+        (0.0999999, 3, "0.100"),  # rounding carries into the next decade
+        (0.00099996, 3, "0.00100"),  # rounds up to 10^-3: fixed-point
+        (3.84468e-05, 3, "3.84 × 10⁻⁵"),
+        (1.58728e-06, 2, "1.6 × 10⁻⁶"),
+    ],
+)
+def test_readable_is_fixed_point_from_a_thousandth_and_a_power_of_ten_below(value, digits, shown):
+    assert ex.readable(value, digits) == shown

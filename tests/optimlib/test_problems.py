@@ -300,6 +300,21 @@ def test_with_condition_number(kappa, dim, angle, seed):
     np.testing.assert_allclose(q.x_star, np.ones(dim), rtol=1e-8)
 
 
+def test_with_condition_number_spaces_eigenvalues_linearly_on_request():
+    """spacing="linear": lam_min + j (kappa - 1) lam_min / (dim - 1); the rotation drawn
+    from rng is the same matrix as with the default log spacing."""
+    linear = P.Quadratic.with_condition_number(
+        40.0, dim=12, lam_min=0.5, rng=np.random.default_rng(0), spacing="linear"
+    )
+    logs = P.Quadratic.with_condition_number(
+        40.0, dim=12, lam_min=0.5, rng=np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(linear.eigenvalues, np.linspace(0.5, 20.0, 12))
+    np.testing.assert_allclose(np.linalg.eigvalsh(linear.A), linear.eigenvalues, rtol=1e-12)
+    np.testing.assert_array_equal(linear.eigenvectors, logs.eigenvectors)
+    np.testing.assert_allclose(linear.x_star, np.ones(12), rtol=1e-12)
+
+
 def test_angle_turns_the_valley():
     flat = P.Quadratic.with_condition_number(100)
     np.testing.assert_array_equal(flat.A, np.diag([1.0, 100.0]))  # smallest curvature along x
@@ -392,6 +407,8 @@ def test_bad_quadratic_arguments_are_rejected():
         P.Quadratic.with_condition_number(10, angle=0.5, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"^rng "):
         P.Quadratic.with_condition_number(10, rng=0)
+    with pytest.raises(ValueError, match=r"^spacing must be one of 'log', 'linear'"):
+        P.Quadratic.with_condition_number(10, spacing="even")
     with pytest.raises(ValueError, match=r"^eps "):
         P.Quadratic(np.eye(2)).gd_rate(0.0)
 

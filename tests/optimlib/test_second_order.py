@@ -33,9 +33,7 @@ EPS = np.finfo(np.float64).eps
 def evenly_spread(n, kappa, seed=1):
     """A quadratic with eigenvalues spread evenly on [1, kappa], randomly rotated."""
     rng = np.random.default_rng(seed)
-    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
-    A = (Q * np.linspace(1.0, kappa, n)) @ Q.T
-    return Quadratic((A + A.T) / 2, b=A @ np.ones(n))
+    return Quadratic.with_condition_number(kappa, dim=n, rng=rng, spacing="linear")
 
 
 def run(problem, opt, steps, **kw):
