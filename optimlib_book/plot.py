@@ -21,6 +21,8 @@ import numpy as np
 from optimlib.run import History
 from optimlib.schedules import partial_sums
 
+from . import stacked
+
 __all__ = [
     "MARKERS",
     "PALETTE",
@@ -64,8 +66,13 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's style to every figure that follows (call once per notebook)."""
+    """Apply the book's style to every figure that follows (call once per notebook).
+
+    In the book's build it also has each multi-panel figure stored with a copy whose
+    panels are stacked, for phone-width pages (``optimlib_book.stacked``).
+    """
     mpl.rcParams.update(STYLE)
+    stacked.install()
 
 
 @contextmanager

@@ -124,6 +124,28 @@ def test_explorers_need_a_twin_with_a_figure():
     assert browser_check.twin_problems([explorer, {"twin": True, "figures": 0}])
 
 
+def test_a_picture_shows_one_image_for_the_screen_and_fetches_only_that_one():
+    page = "http://h/book/p.html"
+    picture = {"current": "http://h/narrow.png", "narrow": "http://h/narrow.png", "ok": True}
+    picture["wide"] = "http://h/wide.png"
+    assert browser_check.picture_problems([picture], narrow=True) == []
+    assert browser_check.picture_problems([picture], narrow=False) == [
+        "at desktop width picture 1 shows http://h/narrow.png"
+    ]
+    on_desktop = {**picture, "current": picture["wide"]}
+    assert browser_check.picture_problems([on_desktop], narrow=False) == []
+    assert browser_check.picture_problems([on_desktop], narrow=True) == [
+        "at phone width picture 1 shows wide"
+    ]
+    both = browser_check.picture_problems([picture], True, requested={picture["wide"], page})
+    assert both == ["at phone width picture 1 fetched its wide image too"]
+    broken = {**picture, "narrow": "", "ok": False}
+    assert browser_check.picture_problems([broken], narrow=True) == [
+        "picture 1 has no source for narrow screens",
+        "at phone width picture 1 did not load",
+    ]
+
+
 def test_links_into_the_site_must_resolve(tmp_path):
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "a.html").write_text('<h2 id="known">x</h2>')
@@ -155,6 +177,8 @@ BROKEN_PAGE = """<!DOCTYPE html><html><head><title>t</title>
 <div style="width: 2000px">too wide for a phone</div>
 <div style="overflow: hidden"><span style="display: inline-block; width: 900px">cut</span></div>
 <img src="big.png" alt="a figure far over the page-weight budget">
+<picture><source media="(max-width: 10px)" srcset="narrow.png"
+  ><img src="wide.png" alt="never stacked on a phone"></picture>
 <figure class="scrubber" data-frames='[{"src": "../_scrubber/a.png", "alt": "frame a"},
   {"src": "../_scrubber/b.png", "alt": "frame a"}]' data-sizes="[2]">
 <img src="../_scrubber/a.png" alt="frame a"><img src="../_scrubber/b.png" alt="preloaded">
@@ -167,6 +191,8 @@ GOOD_PAGE = """<!DOCTYPE html><html><head><title>t</title>
 <link rel="icon" href="data:,"></head><body><article>
 <h1>Title</h1><h2 id="s">Section</h2>
 <img src="figure.png" alt="a described figure"><a href="#s">here</a>
+<picture><source media="(max-width: 600px)" srcset="narrow.png"
+  ><img src="wide.png" alt="two panels, stacked on a phone"></picture>
 <div class="cell tag_explorer"><p>live widget</p></div>
 <div class="cell tag_static-twin"><img src="figure.png" alt="small multiples"></div>
 <div style="overflow-x: auto"><span style="display: inline-block; width: 900px">wide</span></div>
@@ -194,6 +220,8 @@ def test_the_browser_check_catches_each_defect(tmp_path):
     (book / "bad.html").write_text(BROKEN_PAGE)
     (book / "good.html").write_text(GOOD_PAGE)
     (book / "big.png").write_bytes(png + bytes(browser_check.FIRST_VISIT_BUDGET))
+    for name in ("narrow", "wide"):  # two distinct files
+        (book / f"{name}.png").write_bytes(png + name.encode())
     (tmp_path / "_scrubber").mkdir()
     for name in "abc":  # three distinct frames
         (tmp_path / "_scrubber" / f"{name}.png").write_bytes(png + name.encode())
@@ -225,6 +253,8 @@ def test_the_browser_check_catches_each_defect(tmp_path):
         "scrubber 1, slider 1 has no label",
         "scrubber 1, slider 1 left the alt text as it was",
         "scrubber 1: the ArrowRight key did not show another loaded frame",
+        "at phone width picture 1 shows wide",
+        "phone: first visit fetched",
     ):
         assert expected in bad, (expected, bad)
     assert "image did not load" in "\n".join(files["bad.html"])

@@ -16,12 +16,15 @@ page under ``book/`` the check asserts:
   followed by its static twin (tag ``static-twin``) showing a loaded figure;
 * at phone width (390 px) the page does not scroll sideways, and nothing (a long
   formula, say) is cut off at the edge of the text column by a box that hides overflow;
+* every multi-panel figure (a ``<picture>``, tools/sphinx_stacked.py) shows its wide
+  image on a desktop and, on a phone's first visit, its stacked copy, without fetching
+  the wide one (a reader downloads one of the two);
 * every scrubber (``figure.scrubber``, tools/sphinx_scrubber.py) loaded only its start
   frame, and moving each of its sliders, by setting its value or by the arrow keys,
   shows another loaded frame with another alt text;
-* page weight: the bytes fetched on a first visit (empty cache) at most 3 MB, and on a
-  revisit (warm cache) at most 1 MB, scrubber frames counted as they load; text files are
-  served gzip-compressed, as web hosts (GitHub Pages) serve them.
+* page weight: the bytes fetched on a first visit (empty cache, desktop and phone) at
+  most 3 MB, and on a revisit (warm cache) at most 1 MB, scrubber frames counted as they
+  load; text files are served gzip-compressed, as web hosts (GitHub Pages) serve them.
 
 Then every chapter page again from ``file://`` (the offline folder opened directly):
 math rendered, images loaded, scrubbers working, no request off the site; and the search
@@ -29,7 +32,8 @@ page finds a chapter (from ``file://`` it lists the pages found but no text snip
 which it would fetch: the README says so).
 
 It prints each page's load time, time until the math is typeset, and the kilobytes
-fetched on a first and a warm visit, keeps two pages' screenshots (desktop and phone
+fetched on a first visit (over the wire, and uncompressed), a warm visit and a phone's
+first visit, keeps two pages' screenshots (desktop and phone
 width) in ``--screenshots``, and exits 1 listing every failure. Chromium comes from the
 system (``apt-get install chromium``).
 """
@@ -84,8 +88,9 @@ INSPECT_PAGE = r"""
   const article = document.querySelector("article") || document.body;
   const cells = [...article.querySelectorAll(".cell.tag_explorer, .cell.tag_static-twin")];
   const nav = performance.getEntriesByType("navigation")[0];
-  const bytes = performance.getEntriesByType("resource")
-    .reduce((sum, r) => sum + r.encodedBodySize, nav.encodedBodySize);
+  const resources = performance.getEntriesByType("resource");
+  const bytes = resources.reduce((sum, r) => sum + r.encodedBodySize, nav.encodedBodySize);
+  const rawBytes = resources.reduce((sum, r) => sum + r.decodedBodySize, nav.decodedBodySize);
   return {
     text: texts.join("\n"),
     math: document.querySelectorAll(".math").length,
@@ -107,6 +112,7 @@ INSPECT_PAGE = r"""
     })),
     loadMs: nav.loadEventEnd,
     bytes: bytes,
+    rawBytes: rawBytes,
     scrubbers: document.querySelectorAll("figure.scrubber").length,
     framesLoaded: performance.getEntriesByType("resource")
       .filter((r) => r.name.includes("FRAMES")).length,
@@ -146,6 +152,23 @@ SCRUBBER_IMAGE = """
   await img.decode().catch(() => null);
   return {src: img.src, alt: img.alt, ok: img.complete && img.naturalWidth > 0};
 })(%d)
+"""
+# Which image each <picture> shows (its stacked copy on narrow screens, else the wide one).
+PICTURES = """
+(async () => {
+  const pictures = [...document.querySelectorAll("article picture")];
+  await Promise.all(pictures.map((p) => p.querySelector("img").decode().catch(() => null)));
+  return pictures.map((p) => {
+    const img = p.querySelector("img");
+    const source = p.querySelector("source");
+    return {
+      current: img.currentSrc,
+      wide: img.src,
+      narrow: source ? new URL(source.getAttribute("srcset"), document.baseURI).href : "",
+      ok: img.complete && img.naturalWidth > 0,
+    };
+  });
+})()
 """
 FOCUS_SLIDER = """
 (() => {
@@ -237,6 +260,36 @@ def weight_problems(first: int, warm: int) -> list[str]:
     if warm > WARM_VISIT_BUDGET:
         problems.append(f"warm revisit fetched {warm / 1e6:.2f} MB (budget 1 MB)")
     return problems
+
+
+def picture_problems(pictures: list[dict], narrow: bool, requested=frozenset()) -> list[str]:
+    """Each picture shows its stacked copy on a narrow screen, its wide image elsewhere.
+
+    ``requested``: the addresses the page fetched, given for a narrow screen's first
+    visit, where fetching the wide image as well would double the figure's bytes.
+    """
+    problems, width = [], "phone" if narrow else "desktop"
+    for i, picture in enumerate(pictures, 1):
+        expected = picture["narrow"] if narrow else picture["wide"]
+        if not picture["narrow"]:
+            problems.append(f"picture {i} has no source for narrow screens")
+        elif picture["current"] != expected:
+            shown = "wide" if picture["current"] == picture["wide"] else picture["current"]
+            problems.append(f"at {width} width picture {i} shows {shown[-60:]}")
+        if not picture["ok"]:
+            problems.append(f"at {width} width picture {i} did not load")
+        if narrow and picture["wide"] in requested:
+            problems.append(f"at {width} width picture {i} fetched its wide image too")
+    return problems
+
+
+def requested_urls(events: list[dict]) -> set[str]:
+    """Every address the page asked for."""
+    return {
+        e["params"]["request"]["url"]
+        for e in events
+        if e.get("method") == "Network.requestWillBeSent"
+    }
 
 
 def fetched_bytes(events: list[dict]) -> int:
@@ -422,7 +475,9 @@ class PageReport:
     load_ms: float = 0.0
     math_ms: float = -1.0
     kilobytes: float = 0.0
+    raw_kilobytes: float = 0.0
     warm_kilobytes: float = 0.0
+    phone_kilobytes: float = 0.0
     formulas: int = 0
     images: int = 0
     scrubbers: int = 0
@@ -502,6 +557,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     tab.evaluate("new Promise((done) => setTimeout(done, 300))")
     first = fetched_bytes(tab.events)
     report.load_ms, report.kilobytes = page["loadMs"], first / 1024
+    report.raw_kilobytes = page["rawBytes"] / 1024
     report.formulas, report.images = page["rendered"], len(page["images"])
     report.scrubbers = page["scrubbers"]
 
@@ -523,9 +579,24 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     ]
     found += heading_problems([tuple(h) for h in page["headings"]])
     found += twin_problems(page["cells"])
+    found += picture_problems(tab.evaluate(PICTURES), narrow=False)
     found += check_scrubbers(tab, page["scrubbers"], page["framesLoaded"])
 
+    warm = visit(tab, url)
+    report.warm_kilobytes = warm / 1024
+    found += weight_problems(first, warm)
+
+    # A reader's first visit on a phone: what it fetches, and how the page fits.
+    # (no cache at all: the desktop visits just put the page's files in memory)
     tab.call("Emulation.setDeviceMetricsOverride", **PHONE)
+    tab.call("Network.setCacheDisabled", cacheDisabled=True)
+    phone = visit(tab, url)
+    tab.call("Network.setCacheDisabled", cacheDisabled=False)
+    report.phone_kilobytes = phone / 1024
+    found += [f"phone: {problem}" for problem in weight_problems(phone, 0)]
+    found += picture_problems(
+        tab.evaluate(PICTURES), narrow=True, requested=requested_urls(tab.events)
+    )
     overflow = tab.evaluate(OVERFLOW)
     if overflow > 1:
         found.append(
@@ -536,9 +607,6 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
         for text in tab.evaluate(CLIPPED)
     ]
     tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
-    warm = visit(tab, url)
-    report.warm_kilobytes = warm / 1024
-    found += weight_problems(first, warm)
     return report
 
 
@@ -633,13 +701,14 @@ def main(argv=None) -> int:
     reports, file_reports = run(args.root.resolve(), args.screenshots)
 
     print(
-        f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB first':>9} {'KB warm':>8} "
-        f"{'formulas':>8} {'images':>6} {'scrubbers':>9}"
+        f"{'page':42} {'load ms':>8} {'math ms':>8} {'KB first':>9} {'KB raw':>7} "
+        f"{'KB warm':>8} {'KB phone':>8} {'formulas':>8} {'images':>6} {'scrubbers':>9}"
     )
     for r in reports:
         print(
             f"{r.name:42} {r.load_ms:8.0f} {r.math_ms:8.0f} {r.kilobytes:9.0f} "
-            f"{r.warm_kilobytes:8.0f} {r.formulas:8d} {r.images:6d} {r.scrubbers:9d}"
+            f"{r.raw_kilobytes:7.0f} {r.warm_kilobytes:8.0f} {r.phone_kilobytes:8.0f} "
+            f"{r.formulas:8d} {r.images:6d} {r.scrubbers:9d}"
         )
     failures = [(r.name, p) for r in reports for p in r.problems]
     failures += [(f"file://{r.name}", p) for r in file_reports for p in r.problems]
