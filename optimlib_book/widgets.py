@@ -131,7 +131,11 @@ class Canvas:
         # figure twice (once to run the layout, once to render).
         buffer = io.BytesIO()
         pixels = np.asarray(figure.canvas.buffer_rgba())
-        matplotlib.image.imsave(buffer, pixels, format="png", dpi=figure.dpi)
+        # zlib's fastest level: half the encoding time (~9 ms a frame here) for a PNG a
+        # few per cent larger, which travels only from the kernel to the notebook.
+        matplotlib.image.imsave(
+            buffer, pixels, format="png", dpi=figure.dpi, pil_kwargs={"compress_level": 1}
+        )
         return buffer.getvalue(), result
 
 
