@@ -225,7 +225,7 @@ def _as_array(value):
 
 
 def _check_finite(theta: np.ndarray, state: dict, k: int) -> None:
-    for name, value in {"theta": theta, **state}.items():
+    for name, value in (("theta", theta), *state.items()):
         if isinstance(value, np.ndarray) and not _checks.all_finite(value):
             raise DivergenceError(
                 f"step {k}: the update made {name} non-finite (NaN or inf); the state is "
