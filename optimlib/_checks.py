@@ -132,14 +132,26 @@ def parameter_array(name: str, value) -> np.ndarray:
 
 
 def all_finite(array: np.ndarray) -> bool:
-    """True when no entry is NaN or infinite.
+    """True when no entry is NaN or infinite (a fast sum first, the exact test on suspicion)."""
+    if array.size <= _SMALL:  # the elementwise test is cheaper than entering errstate
+        return bool(np.isfinite(array).all())
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(np.sum(array)):
+            return True
+    return bool(np.isfinite(array).all())
 
-    For floats, one BLAS dot product first: the sum of squares is NaN or inf when any entry
-    is, so a finite one settles it (3x faster than the elementwise test at 10 entries, and
-    it needs no ``np.errstate``: BLAS raises no floating-point warnings). Only an
-    overflow of the squares (entries above ~1e154) sends it to the exact elementwise test.
+
+_SMALL = 4096  # entries up to which all_finite tests each one directly (measured: 2x faster)
+
+
+def all_finite_ignoring_overflow(array: np.ndarray) -> bool:
+    """:func:`all_finite` for a caller already inside ``np.errstate(over="ignore")``.
+
+    One dot product first: the sum of squares is NaN or inf when any entry is, so a
+    finite one settles it (3x faster than the elementwise test at 10 entries). It may
+    overflow for entries above ~1e154 (float64) or ~1e19 (float32), hence the errstate,
+    and then the exact elementwise test decides.
     """
-    array = np.asarray(array)
     if array.dtype.kind == "f":
         flat = array.ravel()
         if math.isfinite(flat.dot(flat)):
