@@ -81,9 +81,9 @@ class Optimizer:
             point = _as_array(self.gradient_point(theta, **state))
             g = _checked_gradient(grad_fn, point, self.k)
             new_theta, new_state = self.update(theta, g, eps, **state)
-        new_theta = _as_array(new_theta)
-        new_state = {name: _as_array(value) for name, value in new_state.items()}
-        _check_finite(new_theta, new_state, self.k)
+            new_theta = _as_array(new_theta)
+            new_state = {name: _as_array(value) for name, value in new_state.items()}
+            _check_finite(new_theta, new_state, self.k)
         self.state = new_state
         self.k += 1
         return new_theta
@@ -194,7 +194,7 @@ def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
     if g.dtype.kind not in "iuf":
         raise ValueError(f"gradient: grad_fn returned dtype {g.dtype}; it must be real numbers")
     g = g.astype(point.dtype, copy=False)
-    if not _checks.all_finite(g):
+    if not _checks.all_finite_ignoring_overflow(g):  # called inside step's np.errstate
         raise DivergenceError(
             f"step {k}: the gradient is not finite (NaN or inf); the state is unchanged", k
         )
@@ -225,8 +225,9 @@ def _as_array(value):
 
 
 def _check_finite(theta: np.ndarray, state: dict, k: int) -> None:
-    for name, value in {"theta": theta, **state}.items():
-        if isinstance(value, np.ndarray) and not _checks.all_finite(value):
+    """Called inside ``np.errstate(over="ignore")``."""
+    for name, value in (("theta", theta), *state.items()):
+        if isinstance(value, np.ndarray) and not _checks.all_finite_ignoring_overflow(value):
             raise DivergenceError(
                 f"step {k}: the update made {name} non-finite (NaN or inf); the state is "
                 f"unchanged. Usual causes: a learning rate too large for the curvature, or "

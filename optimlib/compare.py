@@ -134,6 +134,7 @@ def tune(
     steps: int,
     batch_size: int | None = None,
     last: int = 1,
+    keep_run: bool = False,
 ) -> dict:
     """Run every learning rate on every tuning seed; pick the best median :func:`score`
     (of the ``last`` iterates).
@@ -141,7 +142,10 @@ def tune(
     Returns ``"lrs"``, ``"scores"`` (scores[i][j]: lr i, seed j; None if diverged),
     ``"median"`` (per lr, as :func:`summarize`), ``"best"`` (index of the smallest
     median, the smaller lr on a tie), ``"best_lr"``, ``"at_edge"`` (chosen lr at the
-    grid's end); the last three are None when every median is None.
+    grid's end); the last three are None when every median is None. ``keep_run``: also
+    ``"run"``, the chosen lr's History on the first seed with its iterates recorded, and
+    ``"optimizer"``, the optimizer that made it, in its final state (None when nothing
+    was chosen): the run a report looks at, without running it a second time.
     """
     lrs = [_checks.positive("lrs", lr) for lr in lrs]
     if len(lrs) < 2 or any(b <= a for a, b in itertools.pairwise(lrs)):
@@ -149,18 +153,24 @@ def tune(
     seeds = _seeds(seeds)
     steps = _checks.positive_int("steps", steps)
     last = _last(last, steps)
-    table = [
-        [
-            _plain(score(run(make_optimizer, lr, make_problem, s, steps, batch_size), steps, last))
-            for s in seeds
-        ]
-        for lr in lrs
-    ]
+    keep_run = _checks.boolean("keep_run", keep_run)
+    first_runs = []  # per lr: (History, optimizer) on the first seed, when keep_run
+
+    def one_score(lr, seed, first):
+        optimizer = make_optimizer(lr)
+        history = run(
+            lambda _: optimizer, lr, make_problem, seed, steps, batch_size, keep_run and first
+        )
+        if keep_run and first:
+            first_runs.append((history, optimizer))
+        return _plain(score(history, steps, last))
+
+    table = [[one_score(lr, s, j == 0) for j, s in enumerate(seeds)] for lr in lrs]
     medians = [summarize(row, (0.5,))[0] for row in table]
     finite = [i for i, m in enumerate(medians) if m is not None]
     # min keeps the first of equal keys: the smaller lr on a tie
     best = min(finite, key=lambda i: medians[i]) if finite else None
-    return {
+    result = {
         "lrs": lrs,
         "scores": table,
         "median": medians,
@@ -168,6 +178,9 @@ def tune(
         "best_lr": None if best is None else lrs[best],
         "at_edge": None if best is None else best in (0, len(lrs) - 1),
     }
+    if keep_run:
+        result["run"], result["optimizer"] = (None, None) if best is None else first_runs[best]
+    return result
 
 
 def evaluate(

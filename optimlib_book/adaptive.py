@@ -310,7 +310,7 @@ class Tuned:
     """One method after :func:`optimlib.compare.tune`: the chosen learning rate ``lr``,
     its median ``score`` and per-seed ``scores`` over the tuning seeds (None: diverged),
     ``at_edge`` (the choice is the first or last rate of the grid), and ``run`` and
-    ``optimizer``: the chosen rate rerun on the first seed with its iterates recorded,
+    ``optimizer``: the chosen rate's run on the first seed with its iterates recorded,
     the optimizer holding its final state."""
 
     lr: float
@@ -347,17 +347,10 @@ def compute_tuned(contenders: dict, make_problem, seeds, steps: int, last: int, 
     seeds = list(seeds)
     tuned = {}
     for name, (make_optimizer, lrs) in contenders.items():
-        result = compare.tune(make_optimizer, make_problem, lrs, seeds, steps, batch_size, last)
-        optimizer = make_optimizer(result["best_lr"])  # compare.run builds it once
-        run = compare.run(
-            lambda lr, built=optimizer: built,
-            result["best_lr"],
-            make_problem,
-            seeds[0],
-            steps,
-            batch_size,
-            record_iterates=True,
+        result = compare.tune(
+            make_optimizer, make_problem, lrs, seeds, steps, batch_size, last, keep_run=True
         )
+        run = result["run"]
         run.label = f"{name}, ε = {result['best_lr']:.2g}"
         best = result["best"]
         tuned[name] = Tuned(
@@ -366,7 +359,7 @@ def compute_tuned(contenders: dict, make_problem, seeds, steps: int, last: int, 
             scores=result["scores"][best],
             at_edge=result["at_edge"],
             run=run,
-            optimizer=optimizer,
+            optimizer=result["optimizer"],
         )
     return tuned
 

@@ -63,6 +63,8 @@ class FiniteSum(Problem):
     def f(self, w):
         """The empirical risk (1/N) sum_i L_i(w)."""
         w = self._points(w, "w")
+        if w.ndim == 1 and self.N <= _BLOCK:  # one point, one block: _blockwise's result
+            return float(self.per_example_losses(w[None]).mean(axis=-1)[0])
         losses = _blockwise(lambda rows: self.per_example_losses(rows).mean(axis=-1), w, self.N)
         return _value(losses, w)
 
@@ -326,11 +328,15 @@ class LogisticRegression(_LinearModel):
         return problem
 
     def loss(self, z, y):
-        return _softplus(-(2 * y - 1) * z)
+        return _softplus(-self._signs(y) * z)
 
     def dloss(self, z, y):
-        sign = 2 * y - 1
+        sign = self._signs(y)
         return -sign * _sigmoid(-sign * z)  # sigmoid(z) - y, without cancellation
+
+    def _signs(self, y):
+        """2 y - 1, the labels as -1 / +1: computed once for the whole data set."""
+        return self._sign if y is self.y else 2 * y - 1
 
     def d2loss(self, z, y):
         return _sigmoid_slope(z)

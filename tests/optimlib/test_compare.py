@@ -77,6 +77,34 @@ def test_diverged_runs_rank_last_and_edges_are_flagged():
     assert edge["best_lr"] == 1e-4 and edge["at_edge"]
 
 
+def test_keep_run_returns_the_chosen_run_on_the_first_seed_as_a_rerun_makes_it():
+    """The kept run is bit for bit the chosen rate rerun on the first seed (with its
+    iterates), its optimizer holds that run's final state; the scores do not change;
+    with nothing chosen both are None; keep_run must be a bool."""
+    data = ol.problems.LinearRegression.synthetic(N=50, d=3, rng=np.random.default_rng(0))
+
+    def least_squares(seed):  # minibatches drawn with the seed
+        return data, data.x0
+
+    lrs = [1e-3, 1e-1, 10.0]
+    plain = C.tune(ol.SGD, least_squares, lrs, seeds=[2, 0], steps=40, batch_size=4)
+    kept = C.tune(ol.Momentum, least_squares, lrs, [2, 0], 40, 4, keep_run=True)
+    again = C.tune(ol.SGD, least_squares, lrs, [2, 0], 40, 4, keep_run=True)
+    assert {k: again[k] for k in plain} == plain and again["best"] == 1
+    for result, make in ((again, ol.SGD), (kept, ol.Momentum)):
+        optimizer = make(result["best_lr"])
+        rerun = C.run(lambda lr, o=optimizer: o, result["best_lr"], least_squares, 2, 40, 4, True)
+        assert np.array_equal(result["run"].losses, rerun.losses)
+        assert np.array_equal(result["run"].thetas, rerun.thetas)
+        assert result["optimizer"].k == optimizer.k == 40
+        for name, value in optimizer.state.items():
+            assert np.array_equal(result["optimizer"].state[name], value)
+    none = C.tune(ol.SGD, fixed_quadratic, [1.0, 2.0], [0], 20, keep_run=True)
+    assert none["best"] is None and none["run"] is None and none["optimizer"] is None
+    with pytest.raises(ValueError, match="keep_run"):
+        C.tune(ol.SGD, fixed_quadratic, lrs, [0], 20, keep_run=1)
+
+
 def test_a_blowup_counts_as_divergence_long_before_it_overflows():
     """Gradient descent at 0.05 > 2 / L multiplies its gap by 16 a step along the steep
     axis: the run stops as diverged once the gap passes a million times the starting
