@@ -42,8 +42,9 @@ def panel_cells(fig: Figure):
     Returns a list of ``(cell, axes)``, where ``cell`` is the ``SubplotSpec`` a panel
     occupies and ``axes`` every visible Axes in it (a twin shares its parent's cell), or
     None when the figure is not a grid of panels with at least two columns: one panel,
-    one column, or an Axes placed by hand or a colorbar (no cell), whose place in a
-    stacked figure cannot be known.
+    one column, an Axes placed by hand or a colorbar (no cell), whose place in a
+    stacked figure cannot be known, or panels that all have their axes off (a row of
+    images, which shrinks without labels to lose and would become a tall column).
     """
     cells: dict[tuple, list] = {}
     grids = set()
@@ -61,6 +62,8 @@ def panel_cells(fig: Figure):
     columns = {key[1] for key in cells}
     if len(columns) < 2:
         return None
+    if not any(ax.axison for axes in cells.values() for ax in axes):
+        return None  # pictures with no axes (a strip of images): nothing to read, keep the row
     return [(axes[0].get_subplotspec(), axes) for _, axes in sorted(cells.items())]
 
 

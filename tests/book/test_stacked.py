@@ -131,6 +131,16 @@ def test_figures_without_side_by_side_panels_get_no_copy(figures, make):
     assert stacked.stacked_copy(fig) is None
 
 
+def test_a_row_of_images_with_their_axes_off_stays_a_row(figures):
+    fig, axes = _row(figures, 4)
+    for ax in axes.flat:
+        ax.imshow(np.eye(8))
+        ax.set_axis_off()
+    assert stacked.stacked_copy(fig) is None
+    axes[0, 0].set_axis_on()  # one chart among pictures: its labels need the width
+    assert stacked.stacked_copy(fig) is not None
+
+
 def test_hand_placed_axes_or_colorbars_get_no_copy(figures):
     fig, axes = _row(figures, 2)
     image = axes[0, 0].imshow(np.eye(3))
