@@ -62,7 +62,10 @@ def test_the_original_figure_is_unchanged(figures):
     fig, axes = _row(figures, 2)
     before = [b.bounds for b in _boxes(fig)]
     figures.append(stacked.stacked_copy(fig))
-    assert [b.bounds for b in _boxes(fig)] == before
+    # Under matplotlib 3.9 (the floor) making the copy moves the original's boxes by
+    # 1 ulp; newer versions leave the same bits. Unchanged means equal to 1e-12 relative.
+    after = [b.bounds for b in _boxes(fig)]
+    assert np.allclose(after, before, rtol=1e-12, atol=0)
     assert tuple(fig.get_size_inches()) == (9.6, 4.0)
     assert axes[0, 1].get_subplotspec().colspan.start == 1
 
