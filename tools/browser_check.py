@@ -57,6 +57,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -651,8 +652,10 @@ def pages_of(root: Path) -> list[Path]:
     return pages
 
 
-def run(root: Path, screenshots: Path | None) -> tuple[list[PageReport], list[PageReport]]:
-    server, origin = serve(root)
+def check_pages(
+    pages: list[Path], root: Path, origin: str, screenshots: Path | None, search: bool
+) -> tuple[list[PageReport], list[PageReport]]:
+    """Check ``pages`` in a Chromium of their own: over http, then from file://."""
     profile = tempfile.mkdtemp(prefix="browser-check-")
     chromium, ws_url = start_chromium(profile, "127.0.0.1")
     tab = DevTools(ws_url)
@@ -660,7 +663,7 @@ def run(root: Path, screenshots: Path | None) -> tuple[list[PageReport], list[Pa
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):
             tab.call(f"{domain}.enable")
-        for page in pages_of(root):
+        for page in pages:
             url = f"{origin}/{page.relative_to(root).as_posix()}"
             try:
                 reports.append(check_page(tab, url, root, origin))
@@ -676,19 +679,48 @@ def run(root: Path, screenshots: Path | None) -> tuple[list[PageReport], list[Pa
                 for metrics, width in ((DESKTOP, "desktop"), (PHONE, "phone")):
                     path = screenshots / f"{stem}-{width}-scrubber.png"
                     screenshot(tab, metrics, path, 1100, at="figure.scrubber")
-        for page in pages_of(root):
+        for page in pages:
             try:
                 file_reports.append(check_file_page(tab, page.as_uri()))
             except (TimeoutError, RuntimeError, websocket.WebSocketException) as error:
                 file_reports.append(PageReport(name=page.name, problems=[f"check failed: {error}"]))
-        search = PageReport(name="search.html", problems=check_file_search(tab, root))
-        file_reports.append(search)
+        if search:
+            file_reports.append(
+                PageReport(name="search.html", problems=check_file_search(tab, root))
+            )
     finally:
         tab.close()
         chromium.kill()
         chromium.wait()
-        server.shutdown()
         shutil.rmtree(profile, ignore_errors=True)
+    return reports, file_reports
+
+
+def run(
+    root: Path, screenshots: Path | None, workers: int = 2
+) -> tuple[list[PageReport], list[PageReport]]:
+    """Every page, shared out to ``workers`` Chromiums (CI's two cores: a page's layout,
+    MathJax and scrubbing keep one busy); the reports come back in page order."""
+    server, origin = serve(root)
+    pages = pages_of(root)
+    shares = [pages[i::workers] for i in range(workers)]
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            jobs = [
+                pool.submit(check_pages, share, root, origin, screenshots, search=i == 0)
+                for i, share in enumerate(shares)
+                if share
+            ]
+            results = [job.result() for job in jobs]
+    finally:
+        server.shutdown()
+    order = {page.name: i for i, page in enumerate(pages)}
+
+    def in_page_order(found):
+        return sorted(found, key=lambda report: order.get(report.name, len(order)))
+
+    reports = in_page_order(r for http, _ in results for r in http)
+    file_reports = in_page_order(r for _, files in results for r in files)
     return reports, file_reports
 
 
