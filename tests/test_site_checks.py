@@ -258,3 +258,17 @@ def test_the_browser_check_catches_each_defect(tmp_path):
     ):
         assert expected in bad, (expected, bad)
     assert "image did not load" in "\n".join(files["bad.html"])
+
+
+def test_requests_of_the_previous_document_are_not_this_pages():
+    def request(loader, url, request_id):
+        params = {"loaderId": loader, "requestId": request_id, "request": {"url": url}}
+        return {"method": "Network.requestWillBeSent", "params": params}
+
+    late = request("previous", "http://127.0.0.1:8000/book/wide.png", "1")
+    failed = {"method": "Network.loadingFailed", "params": {"requestId": "1", "errorText": "x"}}
+    own = request("this", "https://example.org/tracker.js", "2")
+    found = browser_check.browser_problems([late, failed, own], "file://", loader_id="this")
+    assert found == ["request off the site: https://example.org/tracker.js"]
+    # without a loader id (no navigation recorded) every request counts
+    assert len(browser_check.browser_problems([late, failed, own], "file://")) == 3

@@ -356,6 +356,7 @@ class DevTools:
     def __init__(self, ws_url: str):
         self.ws = websocket.create_connection(ws_url, timeout=PAGE_TIMEOUT, suppress_origin=True)
         self.events: list[dict] = []
+        self.loader_id: str | None = None  # the document the last navigation loaded
         self._id = 0
 
     def call(self, method: str, **params):
@@ -484,11 +485,21 @@ class PageReport:
     scrubbers: int = 0
 
 
-def browser_problems(events: list[dict], origin: str) -> list[str]:
-    """Console errors, uncaught exceptions, failed or off-site requests, from the events."""
-    problems, urls = [], {}
+def browser_problems(events: list[dict], origin: str, loader_id: str | None = None) -> list[str]:
+    """Console errors, uncaught exceptions, failed or off-site requests, from the events.
+
+    With ``loader_id``, requests another document made are not this page's: a request
+    the previous page started late (e.g. its picture switching source when the window
+    was resized back) can arrive after the next navigation began.
+    """
+    problems, urls, others = [], {}, set()
     for event in events:
         method, params = event.get("method"), event.get("params", {})
+        elsewhere = loader_id and params.get("loaderId", loader_id) != loader_id
+        if method == "Network.requestWillBeSent" and elsewhere:
+            others.add(params["requestId"])
+        if params.get("requestId") in others:
+            continue
         if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
             args = " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
             problems.append(f"console error: {args[:200]}")
@@ -513,6 +524,10 @@ def settle(tab: DevTools) -> None:
     """Wait for the load event, MathJax and every image, then a moment for late requests."""
     tab.wait_for("Page.loadEventFired")
     tab.evaluate(MATH_TYPESET)
+    settle_images(tab)
+
+
+def settle_images(tab: DevTools) -> None:
     tab.evaluate("Promise.all([...document.images].map((i) => i.decode().catch(() => 0)))")
     tab.evaluate("new Promise((done) => setTimeout(done, 300))")
 
@@ -520,7 +535,7 @@ def settle(tab: DevTools) -> None:
 def visit(tab: DevTools, url: str) -> int:
     """Open ``url`` and return the bytes fetched until it settled."""
     tab.events.clear()
-    tab.call("Page.navigate", url=url)
+    tab.loader_id = tab.call("Page.navigate", url=url).get("loaderId")
     settle(tab)
     return fetched_bytes(tab.events)
 
@@ -551,7 +566,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
     tab.call("Network.clearBrowserCache")
     tab.events.clear()
-    tab.call("Page.navigate", url=url)
+    tab.loader_id = tab.call("Page.navigate", url=url).get("loaderId")
     tab.wait_for("Page.loadEventFired")
     report.math_ms = float(tab.evaluate(MATH_TYPESET))
     page = tab.evaluate(INSPECT_PAGE)
@@ -563,7 +578,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     report.scrubbers = page["scrubbers"]
 
     found = report.problems
-    found += browser_problems(tab.events, origin)
+    found += browser_problems(tab.events, origin, tab.loader_id)
     if page["math"] and report.math_ms < 0:
         found.append("the page has math but MathJax did not start")
     found += [f"math not rendered: {text!r}" for text in page["mathUnrendered"]]
@@ -608,6 +623,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
         for text in tab.evaluate(CLIPPED)
     ]
     tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
+    settle_images(tab)  # back at desktop width, pictures fetch their wide image now
     return report
 
 
@@ -619,7 +635,7 @@ def check_file_page(tab: DevTools, url: str) -> PageReport:
     report.formulas, report.images = page["rendered"], len(page["images"])
     report.scrubbers = page["scrubbers"]
     found = report.problems
-    found += browser_problems(tab.events, "file://")
+    found += browser_problems(tab.events, "file://", tab.loader_id)
     found += [f"math not rendered: {text!r}" for text in page["mathUnrendered"]]
     found += [f"image did not load: {i['src'][-60:]}" for i in page["images"] if not i["ok"]]
     found += check_scrubbers(tab, page["scrubbers"], page["framesLoaded"])
