@@ -27,9 +27,9 @@ Two decisions, and why:
   scikit-learn would add SciPy, joblib, threadpoolctl and narwhals to every reader's
   environment for one small file. The tests compare the two where scikit-learn exists.
 * torch is not a dependency of the book (``make book``, Binder, Python 3.13 without a
-  CPU wheel, a student's environment): the chapter computes PyTorch's curves live when
-  ``import torch`` works and reads :data:`TORCH_FILE` otherwise, so its printed outputs
-  are the same either way. After changing :data:`EXPERIMENT`, rewrite the file with
+  CPU wheel, a student's environment), and importing it takes a third of a chapter's
+  time budget: the chapter reads PyTorch's curves from :data:`TORCH_FILE` unless the
+  reader asks for a live run, and its printed outputs are the same either way. After changing :data:`EXPERIMENT`, rewrite the file with
   ``python -c "from optimlib_book import real_data; real_data.write_torch_file()"``
   (the tests fail until then).
 """
