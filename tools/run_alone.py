@@ -1,15 +1,18 @@
 """Run chapter notebooks the way a student elsewhere does: each copied alone to an empty
 folder, executed top to bottom with nbclient, in an environment that has the book's
 wheel with its `book` extra and a kernel, and none of the book's build tools (no
-MyST-NB, no Sphinx). Fails on the first error a cell raises.
+MyST-NB, no Sphinx). Two notebooks at a time (one kernel per core of CI's two), each in
+its own process. Fails on the first error a cell raises.
 
-    python tools/run_alone.py book/*.ipynb      # run by `make standalone`
+    python tools/run_alone.py [--jobs N] book/*.ipynb      # run by `make standalone`
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -30,14 +33,22 @@ def run_alone(notebook: Path, timeout: int = 300) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args()
     present = [m for m in ("myst_nb", "sphinx", "jupyter_book") if importlib.util.find_spec(m)]
     if present:
         print(f"not a student's environment: {', '.join(present)} installed", file=sys.stderr)
         return 2
-    for path in args.notebooks:
-        run_alone(path)
-        print(f"ran alone: {path.name}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1; got {args.jobs}")
+    with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+        runs = {pool.submit(run_alone, path): path for path in args.notebooks}
+        for run in concurrent.futures.as_completed(runs):
+            if run.exception() is not None:  # a cell's error: no more notebooks are started
+                pool.shutdown(cancel_futures=True)
+                print(f"failed: {runs[run].name}", file=sys.stderr)
+                raise run.exception()
+            print(f"ran alone: {runs[run].name}", flush=True)
     return 0
 
 
