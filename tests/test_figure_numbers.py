@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import figure_numbers as fn  # noqa: E402
+import panel_names  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
@@ -182,3 +183,91 @@ def test_checker_does_not_change_the_notebook():
     before = copy.deepcopy(nb)
     fn.check_notebook(nb, "x")
     assert nb == before
+
+
+# --- panels are named by their titles, not by their places (tools/panel_names.py) ---
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_panel_is_named_by_its_place(path):
+    """A phone shows side-by-side panels stacked: "left" and "right" would be wrong there."""
+    found = panel_names.check_path(path)
+    assert not found, "name these panels by their titles:\n" + "\n".join(found)
+
+
+def _figure_cell(caption: str, alt: str, axes: int) -> dict:
+    cell = nbformat.v4.new_code_cell("plt.show()")
+    cell.metadata["mystnb"] = {
+        "figure": {"caption": caption, "name": "fig-x"},
+        "image": {"alt": alt},
+    }
+    figure = f"<Figure size 960x400 with {axes} Axes>"
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": figure})
+    ]
+    return cell
+
+
+def _panels_notebook(*cells) -> dict:
+    return json.loads(nbformat.writes(nbformat.v4.new_notebook(cells=list(cells))))
+
+
+# Captions, alt texts and a paragraph as chapters 1, 3, 5, 10 and 13 had them.
+NAMED_BY_PLACE = [
+    (
+        "Left: the iterates over the contours. Right: the loss gap on a log scale.",
+        ["Left", "Right"],
+    ),
+    (
+        "Left: contours of\nthe true risk. Middle and right: the empirical risk.",
+        ["Left", "Middle and right"],
+    ),
+    (
+        "Too little momentum (top left) crawls; too much (bottom right) rings.",
+        ["top left", "bottom right"],
+    ),
+    ("Two panels. Left, on a log scale, five lines. Right, five lines rise.", ["Left", "Right"]),
+    (
+        "Top left, step 0.5: the path creeps. Bottom right, step 2.1: it diverges.",
+        ["Top left", "Bottom right"],
+    ),
+    ("Training loss (left, log scale) and test accuracy (right).", ["left", "right"]),
+    (
+        "In the left panel a single curve. In the right panel 8 curves.",
+        ["left panel", "right panel"],
+    ),
+]
+
+
+@pytest.mark.parametrize("text, places", NAMED_BY_PLACE)
+def test_a_panel_named_by_its_place_fails(text, places):
+    assert panel_names.places_named(text) == places
+    for field in ("caption", "alt"):
+        cell = _figure_cell(**{"caption": "Fine.", "alt": "Fine.", field: text}, axes=2)
+        found = panel_names.check_notebook(_panels_notebook(cell), "x")
+        assert len(found) == len(places) and all(f"x cell {cell.id} {field}: " in f for f in found)
+
+
+def test_panels_named_by_title_and_places_inside_a_panel_pass():
+    caption = (
+        "*Iterates on the quadratic*: the paths. *Loss gap*: on a log scale. Step 0.5: it "
+        "creeps. Panel 'identical start': one curve. Top: schedules. Middle: sums. Bottom: loss."
+    )
+    alt = (
+        "A curve that is a gentle slope on the left, drops at the middle and continues on the "
+        "right; four paths from the start at the upper left; the band rises from left to right; "
+        "the path exits through the right edge."
+    )
+    assert panel_names.places_named(caption) == []
+    assert panel_names.places_named(alt) == []
+    assert panel_names.check_notebook(_panels_notebook(_figure_cell(caption, alt, 3)), "x") == []
+
+
+def test_only_figures_with_panels_and_paragraphs_are_read():
+    """One Axes is one panel: its "left" is a place in it. A paragraph always refers to
+    a figure of the book, so "the left panel" there fails whatever the figure."""
+    single = _figure_cell("Left: a lone panel.", "Right: the same.", axes=1)
+    assert panel_names.check_notebook(_panels_notebook(single), "x") == []
+    paragraph = nbformat.v4.new_markdown_cell("The right panel of {numref}`fig-x` shows why.")
+    found = panel_names.check_notebook(_panels_notebook(paragraph), "x")
+    assert found == [f"x cell {paragraph.id} markdown: 'right panel'"]
