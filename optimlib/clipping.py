@@ -55,7 +55,7 @@ def clip_by_norm(g, max_norm) -> np.ndarray:
     factor = max_norm / length
     if np.isfinite(length) and factor >= np.finfo(g.dtype).smallest_normal:
         return np.asarray(g * factor, dtype=g.dtype)  # the common case
-    if not _checks.all_finite(g):  # an overflowed gradient has no direction to keep
+    if not np.isfinite(g).all():  # an overflowed gradient has no direction to keep
         return np.full_like(g, np.nan)
     unit = g.astype(np.float64) / np.max(np.abs(g))  # largest entry +-1, ||unit|| >= 1
     return np.asarray(unit * (max_norm / norm(unit)), dtype=g.dtype)

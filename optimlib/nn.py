@@ -86,26 +86,13 @@ def naive_softmax(z, axis=-1) -> np.ndarray:
         return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _check_logits(logits) -> np.ndarray:
-    logits = _checks.float_array("logits", logits)
-    if logits.ndim != 2 or logits.shape[0] < 1 or logits.shape[1] < 1:
-        raise ValueError(
-            f"logits must have shape (m, C): m >= 1 examples, C >= 1 classes; "
-            f"got shape {logits.shape}"
-        )
-    return logits
-
-
 def _check_labels(labels, m: int, num_classes: int, name: str = "labels") -> np.ndarray:
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise ValueError(
             f"{name} must be integer class indices in [0, {num_classes}); got dtype {labels.dtype}"
         )
-    if labels.shape != (m,):
-        raise ValueError(
-            f"{name} must have shape ({m},), one label per example; got {labels.shape}"
-        )
+    _checks.shaped(name, labels, (m,), f"({m},), one label per example")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"{name} must be class indices in [0, {num_classes}); "
@@ -116,7 +103,12 @@ def _check_labels(labels, m: int, num_classes: int, name: str = "labels") -> np.
 
 def _softmax_cross_entropy(logits, labels, name="labels") -> tuple[float, np.ndarray]:
     """The loss and its gradient from one log-softmax, shared by the two public functions."""
-    logits = _check_logits(logits)
+    logits = _checks.float_array("logits", logits)
+    if logits.ndim != 2 or logits.size == 0:
+        raise ValueError(
+            f"logits must have shape (m, C): m >= 1 examples, C >= 1 classes; "
+            f"got shape {logits.shape}"
+        )
     m, num_classes = logits.shape
     labels = _check_labels(labels, m, num_classes, name)
     rows = np.arange(m)
@@ -205,7 +197,10 @@ class BatchNorm:
         batch's statistics, unless ``update_running=False`` (to look without counting).
         """
         training = _checks.boolean("training", training)
-        H = self._check_shape("H", H)
+        H = _checks.parameter_array("H", H)  # float16: delta underflows (0/0)
+        _checks.shaped(
+            "H", H, (None, self.num_features), f"(m, num_features) = (m, {self.num_features})"
+        )
         if training:
             mu, var = _batch_moments(H)
             if update_running:
@@ -234,12 +229,8 @@ class BatchNorm:
         if self._cache is None:
             raise RuntimeError("backward: call forward first; there is no batch to differentiate")
         H_hat, sigma, training = self._cache
-        dH_out = self._check_shape("dH_out", dH_out)
-        if dH_out.shape != H_hat.shape:
-            raise ValueError(
-                f"dH_out must have the shape of the last forward's output {H_hat.shape}; "
-                f"got {dH_out.shape}"
-            )
+        dH_out = _checks.parameter_array("dH_out", dH_out)
+        _checks.shaped("dH_out", dH_out, H_hat.shape, f"{H_hat.shape}, the last forward's output's")
         if self.affine:
             self.grads = {
                 "gamma": np.sum(dH_out * H_hat, axis=0),
@@ -252,15 +243,6 @@ class BatchNorm:
         if not training:
             return g / sigma
         return (g - np.mean(g, axis=0) - H_hat * np.mean(g * H_hat, axis=0)) / sigma
-
-    def _check_shape(self, name: str, H) -> np.ndarray:
-        H = _checks.parameter_array(name, H)  # float16: delta underflows (0/0)
-        if H.ndim != 2 or H.shape[1] != self.num_features:
-            raise ValueError(
-                f"{name} must have shape (m, num_features) = (m, {self.num_features}); "
-                f"got shape {H.shape}"
-            )
-        return H
 
     def __repr__(self) -> str:
         return (
@@ -365,9 +347,7 @@ class MLP:
         """A fresh theta: zero biases and betas, unit gammas, W_l ~ N(0, 2 / n_{l-1}) before a
         relu (He et al. 2015), else N(0, 2 / (n_{l-1} + n_l)) (Glorot & Bengio 2010)."""
         rng = np.random.default_rng(rng)
-        if np.dtype(dtype) not in _checks.PARAMETER_DTYPES:
-            raise ValueError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-        theta = np.zeros(self.num_params, dtype=dtype)
+        theta = np.zeros(self.num_params, dtype=_checks.parameter_dtype(dtype))
         for l, params in enumerate(self.unflatten(theta)):
             n_in, n_out = params["W"].shape
             followed_by_relu = l < self.num_layers - 1 and self.activation == "relu"
@@ -489,12 +469,8 @@ class MLP:
     # --- checks ----------------------------------------------------------------------
     def _check_theta(self, theta) -> np.ndarray:
         theta = _checks.parameter_array("theta", theta)  # it computes in theta's dtype
-        if theta.shape != (self.num_params,):
-            raise ValueError(
-                f"theta must be a flat vector of shape ({self.num_params},) for sizes "
-                f"{list(self.sizes)}; got shape {theta.shape}"
-            )
-        return theta
+        expected = f"({self.num_params},), one flat vector for sizes {list(self.sizes)}"
+        return _checks.shaped("theta", theta, (self.num_params,), expected)
 
     def _check_y(self, y, X) -> np.ndarray:
         """Labels (m,) for cross-entropy; targets (m, n_L), or (m,) when n_L = 1, for mse."""
@@ -504,18 +480,12 @@ class MLP:
         y = _checks.float_array("y", y)
         if y.ndim == 1 and self.sizes[-1] == 1:
             y = y[:, None]  # a single output: targets may come as a vector
-        if y.shape != (m, self.sizes[-1]):
-            raise ValueError(
-                f"y must have the output's shape ({m}, {self.sizes[-1]}); got {y.shape}"
-            )
-        return y
+        expected = f"({m}, {self.sizes[-1]}), the output's"
+        return _checks.shaped("y", y, (m, self.sizes[-1]), expected)
 
     def _check_X(self, X, dtype) -> np.ndarray:
         X = _checks.float_array("X", X)
-        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise ValueError(
-                f"X must have shape (m, {self.sizes[0]}): one example per row; got {X.shape}"
-            )
+        _checks.shaped("X", X, (None, self.sizes[0]), f"(m, {self.sizes[0]}): one example per row")
         return X.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
@@ -537,8 +507,7 @@ def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:
     h = _checks.positive("h", h)
     x = _checks.float_array("x", x).astype(np.float64)  # a copy: f and grad cannot alter it
     g = np.asarray(grad(x.copy()), dtype=np.float64)
-    if g.shape != x.shape:
-        raise ValueError(f"grad: returned shape {g.shape}; it must match x's shape {x.shape}")
+    _checks.shaped("grad(x)", g, x.shape, f"{x.shape}, x's")
 
     def central_difference(u: np.ndarray) -> float:
         return (float(f(x + h * u)) - float(f(x - h * u))) / (2 * h)

@@ -216,8 +216,7 @@ def minimize(
         _checks.finite("max_loss", max_loss)
     theta = _checks.parameter_array("x0", problem.x0 if x0 is None else x0).copy()
     shape = np.shape(getattr(problem, "x0", theta))
-    if theta.shape != shape:
-        raise ValueError(f"x0 must have shape {shape}, the problem's; got shape {theta.shape}")
+    _checks.shaped("x0", theta, shape, f"{shape}, the problem's")
     if record_iterates is None:
         record_iterates = theta.size <= RECORD_ITERATES_UP_TO
     record_state = _state_names(record_state, optimizer.init_state(theta))

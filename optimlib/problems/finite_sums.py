@@ -35,16 +35,11 @@ class FiniteSum(Problem):
     """
 
     def __init__(self, X, y):
-        X = _checks.float_array("X", X).astype(np.float64)
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        X = _checks.finite_array("X", X)
+        if X.ndim != 2 or X.size == 0:
             raise ValueError(f"X must be a 2-D array (N examples, d features); got shape {X.shape}")
-        y = _checks.float_array("y", y).astype(np.float64)
-        if y.shape != (X.shape[0],):
-            raise ValueError(
-                f"y must have shape ({X.shape[0]},), one target per row of X; got {y.shape}"
-            )
-        if not (np.isfinite(X).all() and np.isfinite(y).all()):
-            raise ValueError("X and y must be finite; they contain NaN or inf")
+        y = _checks.finite_array("y", y)
+        _checks.shaped("y", y, (X.shape[0],), f"({X.shape[0]},), one target per row of X")
         self.X, self.y = _frozen(X), _frozen(y)
         self.N, self.dim = X.shape
         self.x0 = _frozen(np.zeros(self.dim))

@@ -38,8 +38,7 @@ class Quadratic(Problem):
         A = _checks.float_array("A", A).astype(np.float64)
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
             raise ValueError(f"A must be a square matrix of shape (n, n); got shape {A.shape}")
-        if not np.isfinite(A).all():
-            raise ValueError("A must be finite; it contains NaN or inf")
+        A = _checks.finite_array("A", A)
         scale = np.max(np.abs(A))
         if not np.allclose(A, A.T, rtol=0, atol=1e-10 * scale):
             raise ValueError(
@@ -416,9 +415,9 @@ class Linear(Problem):
     """f(x) = g^T x, unbounded: momentum's terminal velocity is eps g / (1 - alpha)."""
 
     def __init__(self, g):
-        g = _checks.float_array("g", g)
-        if g.ndim != 1 or g.size == 0 or not np.isfinite(g).all():
-            raise ValueError(f"g must be a finite vector of shape (dim,); got {g!r}")
+        g = _checks.finite_array("g", g)
+        if g.ndim != 1 or g.size == 0:
+            raise ValueError(f"g must be a finite vector of shape (dim,); got shape {g.shape}")
         self.g, self.dim = _frozen(g), g.size
         self.x0 = _frozen(np.zeros(self.dim))
         self.name = "linear slope"

@@ -185,13 +185,11 @@ class LinearRecurrence(Problem):
     """
 
     def __init__(self, X, Y, T: int, x0, f_star=None, name="linear recurrence"):
-        X, Y = _checks.float_array("X", X), _checks.float_array("Y", Y)
+        X, Y = _checks.finite_array("X", X), _checks.finite_array("Y", Y)
         if X.ndim != 2 or X.shape != Y.shape or X.size == 0:
             raise ValueError(
                 f"X and Y must both have shape (n, N), n, N >= 1; got {X.shape} and {Y.shape}"
             )
-        if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-            raise ValueError("X and Y must be finite")
         self.X, self.Y = _frozen(X), _frozen(Y)
         self.n, self.N = X.shape
         self.T = _checks.positive_int("T", T)

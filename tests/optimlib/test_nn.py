@@ -576,7 +576,7 @@ BAD_CALLS = {
     "theta": lambda: nn.MLP([3, 2]).loss(np.zeros(5), np.zeros((2, 3)), [0, 1]),
     "X": lambda: nn.MLP([3, 2]).forward(np.zeros(8), np.zeros((2, 4))),
     "y must have shape": lambda: nn.MLP([3, 2]).loss(np.zeros(8), np.zeros((2, 3)), [0]),
-    r"y must have the output's shape \(2, 2\)": lambda: nn.MLP([3, 2], loss="mse").loss(
+    r"y must have shape \(2, 2\), the output's": lambda: nn.MLP([3, 2], loss="mse").loss(
         np.zeros(8), np.zeros((2, 3)), np.zeros((2, 3))
     ),
     "bn_momentum": lambda: nn.MLP([3, 2], bn_momentum=-1),
