@@ -16,17 +16,9 @@ from . import _checks
 from ._checks import Hyperparameter
 
 __all__ = [
-    "MLP",
-    "BatchNorm",
-    "batch_norm",
-    "cross_entropy",
-    "cross_entropy_grad",
-    "gradient_check",
-    "log_softmax",
-    "logsumexp",
-    "naive_softmax",
-    "softmax",
-]
+    "MLP", "BatchNorm", "batch_norm", "cross_entropy", "cross_entropy_grad", "gradient_check",
+    "log_softmax", "logsumexp", "naive_softmax", "softmax"
+]  # fmt: skip
 
 
 def _shifted(z: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
@@ -501,9 +493,7 @@ def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:
     D_u = (f(x + h u) - f(x - h u)) / (2 h) along every coordinate, or along
     ``num_directions`` random u ~ N(0, I) from ``rng``. With h = 1e-6 a correct gradient
     gives ~1e-8 (1e-7 when |f| is large), a wrong one or a kink within h 1e-3 or more.
-
     """
-
     h = _checks.positive("h", h)
     x = _checks.float_array("x", x).astype(np.float64)  # a copy: f and grad cannot alter it
     g = np.asarray(grad(x.copy()), dtype=np.float64)
@@ -512,22 +502,15 @@ def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:
     def central_difference(u: np.ndarray) -> float:
         return (float(f(x + h * u)) - float(f(x - h * u))) / (2 * h)
 
-    if num_directions is None:
+    if num_directions is None:  # the coordinate directions e_i, along which grad(x) . e_i = g_i
+        directions = (np.eye(1, x.size, i).reshape(x.shape) for i in range(x.size))
         analytic = g.ravel()
-        numeric = np.empty(x.size)
-        e = np.zeros(x.shape)
-        for i in range(x.size):
-            e.flat[i] = 1.0
-            numeric[i] = central_difference(e)
-            e.flat[i] = 0.0
     else:
         num_directions = _checks.positive_int("num_directions", num_directions)
         rng = np.random.default_rng(rng)
-        analytic, numeric = np.empty(num_directions), np.empty(num_directions)
-        for k in range(num_directions):
-            u = rng.standard_normal(x.shape)
-            analytic[k] = np.sum(g * u)
-            numeric[k] = central_difference(u)
+        directions = [rng.standard_normal(x.shape) for _ in range(num_directions)]
+        analytic = np.array([np.sum(g * u) for u in directions])
+    numeric = np.array([central_difference(u) for u in directions], dtype=np.float64)
     scale = max(np.max(np.abs(analytic), initial=0.0), np.max(np.abs(numeric), initial=0.0))
     if scale == 0:
         return 0.0  # both say the function is flat here: they agree exactly

@@ -26,6 +26,7 @@ from ._base import (
 )
 
 _BLOCK = 1 << 17  # floats in one temporary block (1 MiB): bounds memory on large grids
+_REDUCTIONS = ("mean", "sum")  # how minibatch gradients combine
 
 
 class FiniteSum(Problem):
@@ -95,7 +96,7 @@ class FiniteSum(Problem):
         ``reduction="mean"``: (1/m) sum_{i in B} grad L_i(w), unbiased for grad f(w).
         ``reduction="sum"``: (N/m) sum_{i in B} grad L_i(w), unbiased for N grad f(w).
         """
-        reduction = _reduction(reduction)
+        reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
         idx = self.sample_indices(m, rng)
         total = self.per_example_grads(w, idx).sum(axis=0)
         if reduction == "sum":
@@ -107,12 +108,8 @@ class FiniteSum(Problem):
         ``opt.step(theta, grad_fn)`` that draws a fresh minibatch at every call."""
         self.check_batch_size(m)
         _generator(rng)
-        _reduction(reduction)
-
-        def minibatch_gradient(w):
-            return self.minibatch_grad(w, m, rng, reduction)
-
-        return minibatch_gradient
+        _checks.choice("reduction", reduction, _REDUCTIONS)
+        return lambda w: self.minibatch_grad(w, m, rng, reduction)
 
     def minibatch_variance(self, w, m, reduction="mean") -> float:
         """E ||ghat - E ghat||^2 for the minibatch gradient ghat of m distinct examples.
@@ -121,7 +118,7 @@ class FiniteSum(Problem):
         replacement gives s^2 (N - m) / (m (N - 1)); ``reduction="sum"`` multiplies it by N^2.
         """
         m = self.check_batch_size(m)
-        reduction = _reduction(reduction)
+        reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
         grads = self.per_example_grads(self._point(w, "w"))
         spread = np.mean(np.sum((grads - grads.mean(axis=0)) ** 2, axis=1))
         variance = 0.0 if self.N == 1 else spread * (self.N - m) / (m * (self.N - 1))
@@ -148,12 +145,6 @@ class FiniteSum(Problem):
             return None
         half = 1.5 * max(1.0, float(np.max(np.abs(self.x_star))))
         return ((-half, half), (-half, half))
-
-
-def _reduction(reduction) -> str:
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
-    return reduction
 
 
 def _blockwise(fn, points: np.ndarray, width: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _checks
 from .. import nn as _nn
 from ._base import Problem, _frozen, _generator, _value, _vector
-from .finite_sums import FiniteSum, _reduction
+from .finite_sums import _REDUCTIONS, FiniteSum
 
 
 def two_spirals(N, rng, noise=0.1, turns=1.5) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +80,7 @@ class Network(FiniteSum):
 
     def minibatch_grad(self, w, m, rng, reduction="mean") -> np.ndarray:
         """The MLP's gradient on m distinct random examples (times N with "sum")."""
-        reduction = _reduction(reduction)
+        reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
         X, labels = self._examples(self.sample_indices(m, rng))
         g = self.mlp.grad(self._point(w, "w"), X, labels)
         return self.N * g if reduction == "sum" else g
