@@ -62,25 +62,22 @@ def choice(name: str, value, options):
     return value
 
 
-def _integer(name: str, value, low: int) -> int:
-    """An integer >= low (and not beyond float's range, ~1.8e308)."""
-    value = scalar(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    if value > LARGEST_FLOAT:  # step counts and periods meet floats (k / tau): keep them finite
-        raise ValueError(f"{name} must be an integer >= {low}; got one beyond float's range")
-    return int(value)
+def _integer(low: int):
+    """A check for integers >= low (and not beyond float's range, ~1.8e308)."""
+
+    def check(name: str, value) -> int:
+        value = scalar(value)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+        if value > LARGEST_FLOAT:  # step counts and periods meet floats (k / tau): keep finite
+            raise ValueError(f"{name} must be an integer >= {low}; got one beyond float's range")
+        return int(value)
+
+    return check
 
 
 LARGEST_FLOAT = int(np.finfo(np.float64).max)
-
-
-def positive_int(name: str, value) -> int:
-    return _integer(name, value, 1)
-
-
-def nonnegative_int(name: str, value) -> int:
-    return _integer(name, value, 0)
+positive_int, nonnegative_int = _integer(1), _integer(0)
 
 
 def boolean(name: str, value) -> bool:

@@ -452,12 +452,6 @@ class MLP:
         out, cache = self._forward(theta, X, training, update_running=False)
         return [saved["H_in"] for saved in cache[1:]] + [out]
 
-    def layer_grad_norms(self, theta, X, y) -> np.ndarray:
-        """||dL/dW_l|| (Frobenius) for l = 1..L, running averages untouched."""
-        theta = self._check_theta(theta)
-        _, grad = self.loss_and_grad(theta, X, y, update_running=False)
-        return np.array([np.linalg.norm(grads["W"]) for grads in self.unflatten(grad)])
-
     # --- checks ----------------------------------------------------------------------
     def _check_theta(self, theta) -> np.ndarray:
         theta = _checks.parameter_array("theta", theta)  # it computes in theta's dtype

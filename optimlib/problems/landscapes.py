@@ -174,10 +174,7 @@ class Quadratic(Problem):
     def heavy_ball_optimal(self) -> tuple[float, float]:
         """(eps, alpha) = (4 / (sqrt(L) + sqrt(mu))^2, ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2),
         the heavy-ball parameters with the fastest asymptotic rate (Polyak 1964)."""
-        root_kappa = math.sqrt(self.kappa)
-        eps = 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2
-        alpha = ((root_kappa - 1) / (root_kappa + 1)) ** 2
-        return eps, alpha
+        return 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2, self.heavy_ball_rate() ** 2
 
     def heavy_ball_rate(self) -> float:
         """(sqrt(kappa) - 1) / (sqrt(kappa) + 1): the asymptotic contraction per step of
@@ -241,23 +238,28 @@ class Rosenbrock(Problem):
         )
 
     def f(self, x):
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        x, u, v = _coordinates(self._points(x))
         return _value((self.a - u) ** 2 + self.b * (v - u**2) ** 2, x)
 
     def grad(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        _, u, v = _coordinates(self._points(x))
         valley = v - u**2  # how far above the valley floor y = x^2
         return np.stack([-2 * (self.a - u) - 4 * self.b * u * valley, 2 * self.b * valley], -1)
 
     def hess(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        _, u, v = _coordinates(self._points(x))
         h_uu = 2 - 4 * self.b * (v - u**2) + 8 * self.b * u**2
-        h_uv = -4 * self.b * u
-        h_vv = np.full_like(u, 2 * self.b)
-        return np.stack([np.stack([h_uu, h_uv], -1), np.stack([h_uv, h_vv], -1)], -2)
+        return _hessian_2d(h_uu, -4 * self.b * u, np.full_like(u, 2 * self.b))
+
+
+def _coordinates(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, u, v) for points x of shape (..., 2): u, v their two coordinates."""
+    return x, x[..., 0], x[..., 1]
+
+
+def _hessian_2d(h_uu, h_uv, h_vv) -> np.ndarray:
+    """The Hessians [[h_uu, h_uv], [h_uv, h_vv]] of a stack of 2-D points, shape (..., 2, 2)."""
+    return np.stack([np.stack([h_uu, h_uv], -1), np.stack([h_uv, h_vv], -1)], -2)
 
 
 class Saddle(Problem):
@@ -281,22 +283,16 @@ class Saddle(Problem):
         self.bounds = ((-1.5, 1.5), (-1.5, 1.5))
 
     def f(self, x):
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        x, u, v = _coordinates(self._points(x))
         return _value(self.a / 2 * u**2 - self.b / 2 * v**2 + self.b / 4 * v**4, x)
 
     def grad(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        _, u, v = _coordinates(self._points(x))
         return np.stack([self.a * u, self.b * (v**3 - v)], -1)
 
     def hess(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
-        zero = np.zeros_like(u)
-        h_uu = np.full_like(u, self.a)
-        h_vv = self.b * (3 * v**2 - 1)
-        return np.stack([np.stack([h_uu, zero], -1), np.stack([zero, h_vv], -1)], -2)
+        _, u, v = _coordinates(self._points(x))
+        return _hessian_2d(np.full_like(u, self.a), np.zeros_like(u), self.b * (3 * v**2 - 1))
 
 
 class Cliff(Problem):
