@@ -194,8 +194,6 @@ def minimize(
             f"optimizer must be an optimlib optimizer such as ol.SGD(lr=0.1); got {optimizer!r}"
         )
     steps = _checks.nonnegative_int("steps", steps)
-    if record_iterates is not None:
-        record_iterates = _checks.boolean("record_iterates", record_iterates)
     reset = _checks.boolean("reset", reset)
     oracle = _gradient_oracle(problem, grad_fn, batch_size, rng)
     oracles = {name: _Counted(getattr(problem, name)) for name in getattr(optimizer, "oracles", ())}
@@ -219,6 +217,7 @@ def minimize(
     _checks.shaped("x0", theta, shape, f"{shape}, the problem's")
     if record_iterates is None:
         record_iterates = theta.size <= RECORD_ITERATES_UP_TO
+    record_iterates = _checks.boolean("record_iterates", record_iterates)
     record_state = _state_names(record_state, optimizer.init_state(theta))
     if reset:
         optimizer.reset()

@@ -80,9 +80,14 @@ def _kappa_max(dim: int) -> float:
     return 1 / (10 * dim * _EPS)
 
 
-def _condition_number(name: str, kappa) -> float:
-    allowed = "a finite number >= 1 (lambda_max / lambda_min)"
-    return _checks.in_range(name, kappa, allowed, lambda v: v >= 1)
+def _condition_number(kappa, dim: int, dim_name: str) -> float:
+    """kappa >= 1, and exactly 1 when there is one eigenvalue (``dim_name`` = 1)."""
+    kappa = _checks.in_range(
+        "kappa", kappa, "a finite number >= 1 (lambda_max / lambda_min)", lambda v: v >= 1
+    )
+    if dim == 1 and kappa != 1:
+        raise ValueError(f"kappa must be 1 when {dim_name} = 1 (one eigenvalue); got {kappa!r}")
+    return kappa
 
 
 def _vector(name: str, value, dim: int) -> np.ndarray:

@@ -192,10 +192,7 @@ class _LinearModel(FiniteSum):
 def _covariance(d, kappa) -> np.ndarray:
     """Sigma: diagonal, with eigenvalues from 1 to kappa spaced evenly on a log scale."""
     d = _checks.positive_int("d", d)
-    kappa = _condition_number("kappa", kappa)
-    if d == 1 and kappa != 1:
-        raise ValueError(f"kappa must be 1 when d = 1 (one eigenvalue); got {kappa!r}")
-    return np.diag(np.geomspace(1.0, kappa, d))
+    return np.diag(np.geomspace(1.0, _condition_number(kappa, d, "d"), d))
 
 
 def _gaussian_inputs(N, Sigma, rng) -> np.ndarray:
@@ -338,11 +335,15 @@ class LogisticRegression(_LinearModel):
 
     # --- the true risk of a synthetic problem ------------------------------------------
     def _logits_moments(self, w):
-        """Var(x^T w), Cov(x^T w, x^T w_true) and sd(x^T w_true) under x ~ N(0, Sigma)."""
+        """w checked, Var(x^T w), Cov(x^T w, x^T w_true) and sd(x^T w_true) under x ~ N(0, Sigma),
+        for a problem made by ``synthetic`` (else :meth:`FiniteSum.risk`'s ValueError)."""
+        if self.w_true is None:
+            super().risk(w)
+        w = self._points(w, "w")
         var_z = np.einsum("...i,ij,...j->...", w, self.Sigma, w)
         cov = w @ (self.Sigma @ self.w_true)
         sd_s = math.sqrt(self.w_true @ self.Sigma @ self.w_true)
-        return var_z, cov, sd_s
+        return w, var_z, cov, sd_s
 
     def risk(self, w):
         """The expected log-loss E[softplus(z) - y z] on new data, without the l2 term.
@@ -350,10 +351,7 @@ class LogisticRegression(_LinearModel):
         By Stein's lemma it is E softplus(z) - Cov(z, s) E sigmoid'(s), z = x^T w and
         s = x^T w_true: two 1-D Gaussian integrals (:func:`_gaussian_mean`), to ~1e-12.
         """
-        if self.w_true is None:
-            return super().risk(w)
-        w = self._points(w, "w")
-        var_z, cov, sd_s = self._logits_moments(w)
+        w, var_z, cov, sd_s = self._logits_moments(w)
         sd_z = np.sqrt(np.maximum(var_z, 0.0))
         mean_slope = _gaussian_mean(_sigmoid_slope, np.array([sd_s]))[0]
         return _value(_gaussian_mean(_softplus, sd_z) - cov * mean_slope, w)
@@ -364,10 +362,7 @@ class LogisticRegression(_LinearModel):
         A function of the Sigma-angle between w and w_true only (w = 0 errs half the time),
         via a Chebyshev interpolant of :meth:`_error_at_angle`, accurate to about 1e-12.
         """
-        if self.w_true is None:
-            return super().risk(w)
-        w = self._points(w, "w")
-        var_z, cov, sd_s = self._logits_moments(w)
+        w, var_z, cov, sd_s = self._logits_moments(w)
         scale = np.sqrt(np.maximum(var_z, 0.0)) * sd_s
         cosine = np.divide(cov, scale, out=np.zeros_like(scale), where=scale > 0)
         alpha = np.arccos(np.clip(cosine, -1.0, 1.0))

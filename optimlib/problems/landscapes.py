@@ -86,8 +86,8 @@ class Quadratic(Problem):
         ``eigenvalues``/``eigenvectors`` are the exact ones used. kappa <= 1 / (10 dim
         eps_64): beyond, rounding in A exceeds a tenth of lambda_min.
         """
-        kappa = _condition_number("kappa", kappa)
         dim = _checks.positive_int("dim", dim)
+        kappa = _condition_number(kappa, dim, "dim")
         if kappa > _kappa_max(dim):
             raise ValueError(
                 f"kappa must be a finite number in [1, 1 / (10 dim eps)] = "
@@ -97,22 +97,16 @@ class Quadratic(Problem):
         lam_min = _checks.positive("lam_min", lam_min)
         angle = _checks.finite("angle", angle)
         spacing = _checks.choice("spacing", spacing, ("log", "linear"))
-        if dim == 1 and kappa != 1:
-            raise ValueError(f"kappa must be 1 when dim = 1 (one eigenvalue); got {kappa!r}")
-        if rng is not None:
-            if angle != 0:
-                raise ValueError(f"angle must be 0 when rng draws the rotation; got {angle!r}")
-            Q = _random_orthogonal(dim, _generator(rng))
-        elif dim == 2:
-            c, s = math.cos(angle), math.sin(angle)
-            Q = np.array([[c, -s], [s, c]])
-        elif angle != 0:
+        if angle != 0 and (rng is not None or dim != 2):
             raise ValueError(
-                f"angle must be 0 when dim = {dim} (it turns 2-D problems; rng turns any); "
-                f"got {angle!r}"
+                f"angle must be 0 unless dim = 2 and rng is None (it turns 2-D problems; rng "
+                f"turns any); got {angle!r}"
             )
+        if rng is not None:
+            Q = _random_orthogonal(dim, _generator(rng))
         else:
-            Q = np.eye(dim)
+            c, s = math.cos(angle), math.sin(angle)
+            Q = np.array([[c, -s], [s, c]]) if dim == 2 else np.eye(dim)
         spread = np.geomspace if spacing == "log" else np.linspace
         lam = spread(lam_min, kappa * lam_min, dim)  # its endpoints are exact
         A = (Q * lam) @ Q.T  # Q diag(lam) Q^T
