@@ -302,26 +302,15 @@ class MLP:
             else None
             for l, n in enumerate(self.sizes[1:])
         ]
-        self._layout = self._make_layout()
-        self.num_params = sum(
-            math.prod(shape) for layer in self._layout for _, shape in layer.values()
-        )
-
-    def _make_layout(self) -> list[dict[str, tuple[int, tuple[int, ...]]]]:
-        """For every layer, name -> (offset in theta, shape)."""
-        layout, offset = [], 0
-        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
-            shapes = {"W": (n_in, n_out)}
-            if self.bn_layers[l] is not None:
-                shapes.update(gamma=(n_out,), beta=(n_out,))
-            elif self.bias:
-                shapes["b"] = (n_out,)
-            layer = {}
-            for name, shape in shapes.items():
-                layer[name] = (offset, shape)
+        self._layout, offset = [], 0  # per layer: name -> (offset in theta, shape)
+        for n_in, n_out, bn in zip(self.sizes[:-1], self.sizes[1:], self.bn_layers, strict=True):
+            extra = ("gamma", "beta") if bn is not None else ("b",) if self.bias else ()
+            self._layout.append({})
+            for name in ("W", *extra):
+                shape = (n_in, n_out) if name == "W" else (n_out,)
+                self._layout[-1][name] = (offset, shape)
                 offset += math.prod(shape)
-            layout.append(layer)
-        return layout
+        self.num_params = offset
 
     # --- parameters ------------------------------------------------------------------
     def unflatten(self, theta) -> list[dict[str, np.ndarray]]:
