@@ -245,8 +245,6 @@ def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0), method: str = "higher
     data = np.array([math.inf if v is None else float(v) for v in values])
     if data.size == 0:
         raise ValueError("values must hold at least one value")
-    if data.ndim != 1:
-        raise ValueError(f"values must be one value per seed; got shape {data.shape}")
     with np.errstate(invalid="ignore"):  # linear between two infs: NaN, returned as None
         out = np.quantile(data, quantiles, method=method)
     return [_plain(v) for v in out]

@@ -71,6 +71,11 @@ class Schedule:
         """True when sum eps_k = inf and sum eps_k^2 < inf (Robbins & Monro 1951)."""
         return self.sum_diverges and self.sum_of_squares_converges
 
+    @property
+    def label(self) -> str:
+        """A short name for a legend: ``_label`` filled in with the parameters."""
+        return self._label.format(**vars(self))
+
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
         return f"{type(self).__name__}({args})"
@@ -82,16 +87,13 @@ class Constant(Schedule):
     sum_diverges = True
     sum_of_squares_converges = False
     _parameters = _checked(eps0=positive)
+    _label = "constant {eps0:g}"
 
     def __init__(self, eps):
         self.eps0 = positive("eps", eps)  # checked under the constructor's name
 
     def eps(self, k):
         return np.full_like(k, self.eps0)
-
-    @property
-    def label(self) -> str:
-        return f"constant {self.eps0:g}"
 
 
 class LinearDecay(Schedule):
@@ -103,6 +105,7 @@ class LinearDecay(Schedule):
     """
 
     _parameters = _checked(eps0=positive, eps_tau=nonnegative, tau=positive_int)
+    _label = "linear decay to k={tau}"
 
     def __init__(self, eps0, eps_tau, tau):
         self.eps0, self.eps_tau, self.tau = eps0, eps_tau, tau
@@ -118,10 +121,6 @@ class LinearDecay(Schedule):
     def eps(self, k):
         alpha = np.minimum(k / self.tau, 1.0)
         return (1 - alpha) * self.eps0 + alpha * self.eps_tau
-
-    @property
-    def label(self) -> str:
-        return f"linear decay to k={self.tau}"
 
 
 class PowerDecay(Schedule):
@@ -155,16 +154,13 @@ class StepDecay(Schedule):
     sum_diverges = False
     sum_of_squares_converges = True
     _parameters = _checked(eps0=positive, factor=open_unit_interval, every=positive_int)
+    _label = "step decay x{factor:g} every {every}"
 
     def __init__(self, eps0, factor=0.5, every=100):
         self.eps0, self.factor, self.every = eps0, factor, every
 
     def eps(self, k):
         return self.eps0 * self.factor ** np.floor(k / self.every)
-
-    @property
-    def label(self) -> str:
-        return f"step decay x{self.factor:g} every {self.every}"
 
 
 class WarmupCosine(Schedule):
