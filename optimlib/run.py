@@ -77,7 +77,6 @@ class History:
 
     def steps_to(self, tol: float, measure: str = "loss_gap") -> int | None:
         """The first k at which ``measure`` <= tol (finite), else None."""
-
         tol = _checks.finite("tol", tol)
         values = self._measure(measure)
         hits = np.flatnonzero(values <= tol)

@@ -8,20 +8,8 @@ import math
 import numpy as np
 
 from .. import _checks
-from ._base import (
-    _EPS,
-    Problem,
-    _condition_number,
-    _frozen,
-    _generator,
-    _kappa_max,
-    _newton,
-    _sigmoid,
-    _sigmoid_slope,
-    _softplus,
-    _value,
-    _vector,
-)
+from . import _base  # the helpers used once or twice, named with their module
+from ._base import Problem, _frozen, _value, _vector
 
 
 class Quadratic(Problem):
@@ -55,11 +43,11 @@ class Quadratic(Problem):
             )
         # float64 holds A's eigenvalues to about dim * eps * lambda_max: a smaller
         # lambda_min is rounding, not curvature.
-        if not eigenvalues[0] > self.dim * _EPS * eigenvalues[-1]:
+        if not eigenvalues[0] > self.dim * _base._EPS * eigenvalues[-1]:
             raise ValueError(
                 f"A must be well enough conditioned for float64: its condition number "
                 f"lambda_max / lambda_min must be below 1 / (dim eps) = "
-                f"{1 / (self.dim * _EPS):.3g}; got {eigenvalues[-1] / eigenvalues[0]:.3g}"
+                f"{1 / (self.dim * _base._EPS):.3g}; got {eigenvalues[-1] / eigenvalues[0]:.3g}"
             )
         self.A = _frozen(A)
         self.b = _frozen(np.zeros(self.dim) if b is None else _vector("b", b, self.dim))
@@ -87,11 +75,11 @@ class Quadratic(Problem):
         eps_64): beyond, rounding in A exceeds a tenth of lambda_min.
         """
         dim = _checks.positive_int("dim", dim)
-        kappa = _condition_number(kappa, dim, "dim")
-        if kappa > _kappa_max(dim):
+        kappa = _base._condition_number(kappa, dim, "dim")
+        if kappa > _base._kappa_max(dim):
             raise ValueError(
                 f"kappa must be a finite number in [1, 1 / (10 dim eps)] = "
-                f"[1, {_kappa_max(dim):.3g}] for dim = {dim}: float64 cannot represent a "
+                f"[1, {_base._kappa_max(dim):.3g}] for dim = {dim}: float64 cannot represent a "
                 f"wider spectrum faithfully; got {kappa!r}"
             )
         lam_min = _checks.positive("lam_min", lam_min)
@@ -103,7 +91,7 @@ class Quadratic(Problem):
                 f"turns any); got {angle!r}"
             )
         if rng is not None:
-            Q = _random_orthogonal(dim, _generator(rng))
+            Q = _random_orthogonal(dim, _base._generator(rng))
         else:
             c, s = math.cos(angle), math.sin(angle)
             Q = np.array([[c, -s], [s, c]]) if dim == 2 else np.eye(dim)
@@ -322,7 +310,7 @@ class Cliff(Problem):
         self.max_gradient_norm = (
             self.height / self.width * math.tanh(self.width / (4 * self.softness))
         )
-        x_star, converged = _newton(self.f, self.grad, self.hess, self.center.copy())
+        x_star, converged = _base._newton(self.f, self.grad, self.hess, self.center.copy())
         if not converged:
             raise ValueError(
                 "Cliff: Newton's method found no minimum near center; check the parameters"
@@ -347,7 +335,7 @@ class Cliff(Problem):
     def f(self, x):
         x = self._points(x)
         bottom, top = self._edges(x[..., 0])
-        step = self.softness / self.width * (_softplus(bottom) - _softplus(top))
+        step = self.softness / self.width * (_base._softplus(bottom) - _base._softplus(top))
         bowl = self.curvature / 2 * np.sum((x - self.center) ** 2, axis=-1)
         return _value(bowl + self.height * step, x)
 
@@ -355,14 +343,15 @@ class Cliff(Problem):
         x = self._points(x)
         bottom, top = self._edges(x[..., 0])
         g = self.curvature * (x - self.center)
-        g[..., 0] -= self.height / self.width * (_sigmoid(bottom) - _sigmoid(top))
+        g[..., 0] -= self.height / self.width * (_base._sigmoid(bottom) - _base._sigmoid(top))
         return g
 
     def hess(self, x) -> np.ndarray:
         x = self._points(x)
         bottom, top = self._edges(x[..., 0])
         H = np.broadcast_to(self.curvature * np.eye(2), (*x.shape[:-1], 2, 2)).copy()
-        bend = _sigmoid_slope(bottom) - _sigmoid_slope(top)  # large at the two edges only
+        # sigma' is large at the two edges only
+        bend = _base._sigmoid_slope(bottom) - _base._sigmoid_slope(top)
         H[..., 0, 0] += self.height / (self.width * self.softness) * bend
         return H
 
