@@ -188,13 +188,8 @@ def averaged_history(history: History, problem, start: int = 0, decay=None) -> H
     start = _checks.nonnegative_int("start", start)
     decay = _decay("decay", decay)
     averages = [history.thetas[0].copy()]
-    n = 0
-    for k in range(1, len(history.thetas)):
-        if k > start:
-            n += 1
-            averages.append(average_update(averages[-1], history.thetas[k], n, decay))
-        else:
-            averages.append(history.thetas[k].copy())
+    for k in range(1, len(history.thetas)):  # n = k - start iterates averaged; 1 (a copy) before
+        averages.append(average_update(averages[-1], history.thetas[k], max(k - start, 1), decay))
     thetas = np.array(averages)
     losses = np.array([float(problem.f(theta)) for theta in thetas])
     return dataclasses.replace(

@@ -246,10 +246,7 @@ class LBFGS(_OracleOptimizer):
         super().__init__(lr)
 
     def init_state(self, theta):
-        return {
-            "S": np.zeros((self.m, *theta.shape), theta.dtype),
-            "Y": np.zeros((self.m, *theta.shape), theta.dtype),
-        }
+        return {name: np.zeros((self.m, *theta.shape), theta.dtype) for name in ("S", "Y")}
 
     def direction(self, g, S, Y):
         """-H_k g by the two-loop recursion (Nocedal & Wright, Algorithm 7.4)."""
