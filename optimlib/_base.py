@@ -186,15 +186,13 @@ def _checked_gradient(grad_fn: GradFn, point: np.ndarray, k: int) -> np.ndarray:
         raise ValueError(f"grad_fn must be a callable theta -> gradient; got {grad_fn!r}")
     view = point.view()
     view.flags.writeable = False  # grad_fn cannot write into the caller's theta through us
-    g = np.asarray(grad_fn(view))
-    if g.shape != point.shape:
-        raise ValueError(
-            f"gradient: grad_fn returned shape {g.shape}; it must match theta's shape {point.shape}"
-        )
+    g = _checks.shaped(
+        "gradient", np.asarray(grad_fn(view)), point.shape, f"{point.shape}, theta's"
+    )
     if g.dtype.kind not in "iuf":
         raise ValueError(f"gradient: grad_fn returned dtype {g.dtype}; it must be real numbers")
     g = g.astype(point.dtype, copy=False)
-    if not _checks.all_finite_ignoring_overflow(g):  # called inside step's np.errstate
+    if not _checks.all_finite(g):  # called inside step's np.errstate
         raise DivergenceError(
             f"step {k}: the gradient is not finite (NaN or inf); the state is unchanged", k
         )
@@ -211,7 +209,7 @@ def _loaded_state_value(key: str, value, like):
         if not isinstance(value, np.ndarray) or value.dtype not in _checks.PARAMETER_DTYPES:
             got = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else repr(value)
             raise ValueError(f"{name} must be a float32 or float64 numpy array; got {got}")
-        if not _checks.all_finite(value):
+        if not np.isfinite(value).all():
             raise ValueError(f"{name} must be finite; it contains NaN or inf")
         return value.copy()
     if isinstance(like, int):
@@ -227,7 +225,7 @@ def _as_array(value):
 def _check_finite(theta: np.ndarray, state: dict, k: int) -> None:
     """Called inside ``np.errstate(over="ignore")``."""
     for name, value in (("theta", theta), *state.items()):
-        if isinstance(value, np.ndarray) and not _checks.all_finite_ignoring_overflow(value):
+        if isinstance(value, np.ndarray) and not _checks.all_finite(value):
             raise DivergenceError(
                 f"step {k}: the update made {name} non-finite (NaN or inf); the state is "
                 f"unchanged. Usual causes: a learning rate too large for the curvature, or "

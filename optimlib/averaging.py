@@ -125,15 +125,16 @@ class Averaged(Optimizer):
                 f"theta has shape {new_theta.shape} but the average has shape "
                 f"{theta_bar.shape}; call reset() before optimizing a new problem"
             )
-        if self.optimizer.k > self.start:
-            n += 1
-            with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.optimizer.k > self.start:
+                n += 1
                 theta_bar = average_update(
                     theta_bar.astype(new_theta.dtype, copy=False), new_theta, n, self.decay
                 )
-        else:
-            theta_bar = new_theta.copy()
-        if not _checks.all_finite(theta_bar):
+            else:
+                theta_bar = new_theta.copy()
+            finite = _checks.all_finite(theta_bar)
+        if not finite:
             self.optimizer.k, self.optimizer.state = before
             raise DivergenceError(
                 f"step {before[0]}: the average theta_bar is not finite; the state is unchanged",
@@ -187,13 +188,8 @@ def averaged_history(history: History, problem, start: int = 0, decay=None) -> H
     start = _checks.nonnegative_int("start", start)
     decay = _decay("decay", decay)
     averages = [history.thetas[0].copy()]
-    n = 0
-    for k in range(1, len(history.thetas)):
-        if k > start:
-            n += 1
-            averages.append(average_update(averages[-1], history.thetas[k], n, decay))
-        else:
-            averages.append(history.thetas[k].copy())
+    for k in range(1, len(history.thetas)):  # n = k - start iterates averaged; 1 (a copy) before
+        averages.append(average_update(averages[-1], history.thetas[k], max(k - start, 1), decay))
     thetas = np.array(averages)
     losses = np.array([float(problem.f(theta)) for theta in thetas])
     return dataclasses.replace(

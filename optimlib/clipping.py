@@ -21,8 +21,6 @@ def norm(g) -> float:
     Scaled by max |g_i| first: the plain sum of squares overflows past ~1.3e154.
     """
     g = np.ravel(g).astype(np.float64, copy=False)
-    if g.size == 0:
-        return 0.0
     # One BLAS dot product settles the common case (~5x faster); the
     # scaled sum below runs only when the squares may have overflowed or underflowed.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -30,7 +28,7 @@ def norm(g) -> float:
     if 1e-290 < squares < math.inf:
         return math.sqrt(squares)
     g = np.abs(g)
-    scale = g.max()
+    scale = g.max(initial=0.0)  # 0.0 for an empty g, whose norm is 0
     if not np.isfinite(scale) or scale == 0:
         return float(scale)
     with np.errstate(over="ignore"):
@@ -55,7 +53,7 @@ def clip_by_norm(g, max_norm) -> np.ndarray:
     factor = max_norm / length
     if np.isfinite(length) and factor >= np.finfo(g.dtype).smallest_normal:
         return np.asarray(g * factor, dtype=g.dtype)  # the common case
-    if not _checks.all_finite(g):  # an overflowed gradient has no direction to keep
+    if not np.isfinite(g).all():  # an overflowed gradient has no direction to keep
         return np.full_like(g, np.nan)
     unit = g.astype(np.float64) / np.max(np.abs(g))  # largest entry +-1, ||unit|| >= 1
     return np.asarray(unit * (max_norm / norm(unit)), dtype=g.dtype)

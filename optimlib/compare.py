@@ -47,12 +47,6 @@ def lr_grid(low: float, high: float, per_decade: int) -> list[float]:
     return [float(10 ** (j / per_decade)) for j in range(exponents[0], exponents[1] + 1)]
 
 
-def _reference(problem) -> float:
-    """f* where it is known, else 0 (a lower bound of every loss in this book)."""
-    f_star = getattr(problem, "f_star", None)
-    return 0.0 if f_star is None else float(f_star)
-
-
 def run(
     make_optimizer, lr, make_problem, seed, steps, batch_size=None, record_iterates=False
 ) -> History:
@@ -66,7 +60,7 @@ def run(
         raise ValueError("make_optimizer and make_problem must be callables")
     seed = _checks.nonnegative_int("seed", seed)
     problem, x0 = make_problem(seed)
-    ref = _reference(problem)
+    ref = float(getattr(problem, "f_star", None) or 0.0)  # f*, else 0: below every loss here
     scale = max(float(problem.f(x0)) - ref, RESOLUTION * max(1.0, abs(ref)))
     rng = np.random.default_rng([seed, 1]) if batch_size is not None else None
     return minimize(
@@ -251,8 +245,6 @@ def summarize(values: Sequence, quantiles=(0.0, 0.5, 1.0), method: str = "higher
     data = np.array([math.inf if v is None else float(v) for v in values])
     if data.size == 0:
         raise ValueError("values must hold at least one value")
-    if data.ndim != 1:
-        raise ValueError(f"values must be one value per seed; got shape {data.shape}")
     with np.errstate(invalid="ignore"):  # linear between two infs: NaN, returned as None
         out = np.quantile(data, quantiles, method=method)
     return [_plain(v) for v in out]

@@ -71,10 +71,8 @@ def he_std(fan_in, gain: float = math.sqrt(2.0)) -> float:
 
 
 def _normal(shape, std: float, rng, dtype) -> np.ndarray:
-    if np.dtype(dtype) not in _checks.PARAMETER_DTYPES:
-        raise ValueError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-    rng = np.random.default_rng(rng)
-    return rng.normal(0.0, std, size=shape).astype(dtype, copy=False)
+    dtype = _checks.parameter_dtype(dtype)
+    return np.random.default_rng(rng).normal(0.0, std, size=shape).astype(dtype, copy=False)
 
 
 def glorot_normal(shape, rng, gain: float = 1.0, dtype=np.float64) -> np.ndarray:

@@ -16,17 +16,9 @@ from . import _checks
 from ._checks import Hyperparameter
 
 __all__ = [
-    "MLP",
-    "BatchNorm",
-    "batch_norm",
-    "cross_entropy",
-    "cross_entropy_grad",
-    "gradient_check",
-    "log_softmax",
-    "logsumexp",
-    "naive_softmax",
-    "softmax",
-]
+    "MLP", "BatchNorm", "batch_norm", "cross_entropy", "cross_entropy_grad", "gradient_check",
+    "log_softmax", "logsumexp", "naive_softmax", "softmax"
+]  # fmt: skip
 
 
 def _shifted(z: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
@@ -86,26 +78,13 @@ def naive_softmax(z, axis=-1) -> np.ndarray:
         return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _check_logits(logits) -> np.ndarray:
-    logits = _checks.float_array("logits", logits)
-    if logits.ndim != 2 or logits.shape[0] < 1 or logits.shape[1] < 1:
-        raise ValueError(
-            f"logits must have shape (m, C): m >= 1 examples, C >= 1 classes; "
-            f"got shape {logits.shape}"
-        )
-    return logits
-
-
 def _check_labels(labels, m: int, num_classes: int, name: str = "labels") -> np.ndarray:
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise ValueError(
             f"{name} must be integer class indices in [0, {num_classes}); got dtype {labels.dtype}"
         )
-    if labels.shape != (m,):
-        raise ValueError(
-            f"{name} must have shape ({m},), one label per example; got {labels.shape}"
-        )
+    _checks.shaped(name, labels, (m,), f"({m},), one label per example")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"{name} must be class indices in [0, {num_classes}); "
@@ -116,7 +95,12 @@ def _check_labels(labels, m: int, num_classes: int, name: str = "labels") -> np.
 
 def _softmax_cross_entropy(logits, labels, name="labels") -> tuple[float, np.ndarray]:
     """The loss and its gradient from one log-softmax, shared by the two public functions."""
-    logits = _check_logits(logits)
+    logits = _checks.float_array("logits", logits)
+    if logits.ndim != 2 or logits.size == 0:
+        raise ValueError(
+            f"logits must have shape (m, C): m >= 1 examples, C >= 1 classes; "
+            f"got shape {logits.shape}"
+        )
     m, num_classes = logits.shape
     labels = _check_labels(labels, m, num_classes, name)
     rows = np.arange(m)
@@ -205,7 +189,10 @@ class BatchNorm:
         batch's statistics, unless ``update_running=False`` (to look without counting).
         """
         training = _checks.boolean("training", training)
-        H = self._check_shape("H", H)
+        H = _checks.parameter_array("H", H)  # float16: delta underflows (0/0)
+        _checks.shaped(
+            "H", H, (None, self.num_features), f"(m, num_features) = (m, {self.num_features})"
+        )
         if training:
             mu, var = _batch_moments(H)
             if update_running:
@@ -234,12 +221,8 @@ class BatchNorm:
         if self._cache is None:
             raise RuntimeError("backward: call forward first; there is no batch to differentiate")
         H_hat, sigma, training = self._cache
-        dH_out = self._check_shape("dH_out", dH_out)
-        if dH_out.shape != H_hat.shape:
-            raise ValueError(
-                f"dH_out must have the shape of the last forward's output {H_hat.shape}; "
-                f"got {dH_out.shape}"
-            )
+        dH_out = _checks.parameter_array("dH_out", dH_out)
+        _checks.shaped("dH_out", dH_out, H_hat.shape, f"{H_hat.shape}, the last forward's output's")
         if self.affine:
             self.grads = {
                 "gamma": np.sum(dH_out * H_hat, axis=0),
@@ -252,15 +235,6 @@ class BatchNorm:
         if not training:
             return g / sigma
         return (g - np.mean(g, axis=0) - H_hat * np.mean(g * H_hat, axis=0)) / sigma
-
-    def _check_shape(self, name: str, H) -> np.ndarray:
-        H = _checks.parameter_array(name, H)  # float16: delta underflows (0/0)
-        if H.ndim != 2 or H.shape[1] != self.num_features:
-            raise ValueError(
-                f"{name} must have shape (m, num_features) = (m, {self.num_features}); "
-                f"got shape {H.shape}"
-            )
-        return H
 
     def __repr__(self) -> str:
         return (
@@ -328,26 +302,15 @@ class MLP:
             else None
             for l, n in enumerate(self.sizes[1:])
         ]
-        self._layout = self._make_layout()
-        self.num_params = sum(
-            math.prod(shape) for layer in self._layout for _, shape in layer.values()
-        )
-
-    def _make_layout(self) -> list[dict[str, tuple[int, tuple[int, ...]]]]:
-        """For every layer, name -> (offset in theta, shape)."""
-        layout, offset = [], 0
-        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
-            shapes = {"W": (n_in, n_out)}
-            if self.bn_layers[l] is not None:
-                shapes.update(gamma=(n_out,), beta=(n_out,))
-            elif self.bias:
-                shapes["b"] = (n_out,)
-            layer = {}
-            for name, shape in shapes.items():
-                layer[name] = (offset, shape)
+        self._layout, offset = [], 0  # per layer: name -> (offset in theta, shape)
+        for n_in, n_out, bn in zip(self.sizes[:-1], self.sizes[1:], self.bn_layers, strict=True):
+            extra = ("gamma", "beta") if bn is not None else ("b",) if self.bias else ()
+            self._layout.append({})
+            for name in ("W", *extra):
+                shape = (n_in, n_out) if name == "W" else (n_out,)
+                self._layout[-1][name] = (offset, shape)
                 offset += math.prod(shape)
-            layout.append(layer)
-        return layout
+        self.num_params = offset
 
     # --- parameters ------------------------------------------------------------------
     def unflatten(self, theta) -> list[dict[str, np.ndarray]]:
@@ -365,9 +328,7 @@ class MLP:
         """A fresh theta: zero biases and betas, unit gammas, W_l ~ N(0, 2 / n_{l-1}) before a
         relu (He et al. 2015), else N(0, 2 / (n_{l-1} + n_l)) (Glorot & Bengio 2010)."""
         rng = np.random.default_rng(rng)
-        if np.dtype(dtype) not in _checks.PARAMETER_DTYPES:
-            raise ValueError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-        theta = np.zeros(self.num_params, dtype=dtype)
+        theta = np.zeros(self.num_params, dtype=_checks.parameter_dtype(dtype))
         for l, params in enumerate(self.unflatten(theta)):
             n_in, n_out = params["W"].shape
             followed_by_relu = l < self.num_layers - 1 and self.activation == "relu"
@@ -480,21 +441,11 @@ class MLP:
         out, cache = self._forward(theta, X, training, update_running=False)
         return [saved["H_in"] for saved in cache[1:]] + [out]
 
-    def layer_grad_norms(self, theta, X, y) -> np.ndarray:
-        """||dL/dW_l|| (Frobenius) for l = 1..L, running averages untouched."""
-        theta = self._check_theta(theta)
-        _, grad = self.loss_and_grad(theta, X, y, update_running=False)
-        return np.array([np.linalg.norm(grads["W"]) for grads in self.unflatten(grad)])
-
     # --- checks ----------------------------------------------------------------------
     def _check_theta(self, theta) -> np.ndarray:
         theta = _checks.parameter_array("theta", theta)  # it computes in theta's dtype
-        if theta.shape != (self.num_params,):
-            raise ValueError(
-                f"theta must be a flat vector of shape ({self.num_params},) for sizes "
-                f"{list(self.sizes)}; got shape {theta.shape}"
-            )
-        return theta
+        expected = f"({self.num_params},), one flat vector for sizes {list(self.sizes)}"
+        return _checks.shaped("theta", theta, (self.num_params,), expected)
 
     def _check_y(self, y, X) -> np.ndarray:
         """Labels (m,) for cross-entropy; targets (m, n_L), or (m,) when n_L = 1, for mse."""
@@ -504,18 +455,12 @@ class MLP:
         y = _checks.float_array("y", y)
         if y.ndim == 1 and self.sizes[-1] == 1:
             y = y[:, None]  # a single output: targets may come as a vector
-        if y.shape != (m, self.sizes[-1]):
-            raise ValueError(
-                f"y must have the output's shape ({m}, {self.sizes[-1]}); got {y.shape}"
-            )
-        return y
+        expected = f"({m}, {self.sizes[-1]}), the output's"
+        return _checks.shaped("y", y, (m, self.sizes[-1]), expected)
 
     def _check_X(self, X, dtype) -> np.ndarray:
         X = _checks.float_array("X", X)
-        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise ValueError(
-                f"X must have shape (m, {self.sizes[0]}): one example per row; got {X.shape}"
-            )
+        _checks.shaped("X", X, (None, self.sizes[0]), f"(m, {self.sizes[0]}): one example per row")
         return X.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
@@ -531,34 +476,24 @@ def gradient_check(f, grad, x, h=1e-6, rng=None, num_directions=None) -> float:
     D_u = (f(x + h u) - f(x - h u)) / (2 h) along every coordinate, or along
     ``num_directions`` random u ~ N(0, I) from ``rng``. With h = 1e-6 a correct gradient
     gives ~1e-8 (1e-7 when |f| is large), a wrong one or a kink within h 1e-3 or more.
-
     """
-
     h = _checks.positive("h", h)
     x = _checks.float_array("x", x).astype(np.float64)  # a copy: f and grad cannot alter it
     g = np.asarray(grad(x.copy()), dtype=np.float64)
-    if g.shape != x.shape:
-        raise ValueError(f"grad: returned shape {g.shape}; it must match x's shape {x.shape}")
+    _checks.shaped("grad(x)", g, x.shape, f"{x.shape}, x's")
 
     def central_difference(u: np.ndarray) -> float:
         return (float(f(x + h * u)) - float(f(x - h * u))) / (2 * h)
 
-    if num_directions is None:
+    if num_directions is None:  # the coordinate directions e_i, along which grad(x) . e_i = g_i
+        directions = (np.eye(1, x.size, i).reshape(x.shape) for i in range(x.size))
         analytic = g.ravel()
-        numeric = np.empty(x.size)
-        e = np.zeros(x.shape)
-        for i in range(x.size):
-            e.flat[i] = 1.0
-            numeric[i] = central_difference(e)
-            e.flat[i] = 0.0
     else:
         num_directions = _checks.positive_int("num_directions", num_directions)
         rng = np.random.default_rng(rng)
-        analytic, numeric = np.empty(num_directions), np.empty(num_directions)
-        for k in range(num_directions):
-            u = rng.standard_normal(x.shape)
-            analytic[k] = np.sum(g * u)
-            numeric[k] = central_difference(u)
+        directions = [rng.standard_normal(x.shape) for _ in range(num_directions)]
+        analytic = np.array([np.sum(g * u) for u in directions])
+    numeric = np.array([central_difference(u) for u in directions], dtype=np.float64)
     scale = max(np.max(np.abs(analytic), initial=0.0), np.max(np.abs(numeric), initial=0.0))
     if scale == 0:
         return 0.0  # both say the function is flat here: they agree exactly

@@ -77,7 +77,6 @@ class History:
 
     def steps_to(self, tol: float, measure: str = "loss_gap") -> int | None:
         """The first k at which ``measure`` <= tol (finite), else None."""
-
         tol = _checks.finite("tol", tol)
         values = self._measure(measure)
         hits = np.flatnonzero(values <= tol)
@@ -194,8 +193,6 @@ def minimize(
             f"optimizer must be an optimlib optimizer such as ol.SGD(lr=0.1); got {optimizer!r}"
         )
     steps = _checks.nonnegative_int("steps", steps)
-    if record_iterates is not None:
-        record_iterates = _checks.boolean("record_iterates", record_iterates)
     reset = _checks.boolean("reset", reset)
     oracle = _gradient_oracle(problem, grad_fn, batch_size, rng)
     oracles = {name: _Counted(getattr(problem, name)) for name in getattr(optimizer, "oracles", ())}
@@ -216,10 +213,10 @@ def minimize(
         _checks.finite("max_loss", max_loss)
     theta = _checks.parameter_array("x0", problem.x0 if x0 is None else x0).copy()
     shape = np.shape(getattr(problem, "x0", theta))
-    if theta.shape != shape:
-        raise ValueError(f"x0 must have shape {shape}, the problem's; got shape {theta.shape}")
+    _checks.shaped("x0", theta, shape, f"{shape}, the problem's")
     if record_iterates is None:
         record_iterates = theta.size <= RECORD_ITERATES_UP_TO
+    record_iterates = _checks.boolean("record_iterates", record_iterates)
     record_state = _state_names(record_state, optimizer.init_state(theta))
     if reset:
         optimizer.reset()

@@ -13,6 +13,7 @@ from types import MappingProxyType
 import numpy as np
 
 from . import _checks
+from ._checks import nonnegative, nonnegative_int, open_unit_interval, positive, positive_int
 
 __all__ = [
     "Constant", "Cosine", "LinearDecay", "PowerDecay", "Schedule", "StepDecay", "WarmupCosine",
@@ -29,8 +30,9 @@ def _checked(**checks) -> Mapping:
 class Schedule:
     """Base class: ``eps(k)`` for integer or array k >= 0, plus what the formula implies.
 
-    Parameters may be reassigned (``s.eps0 = 0.05``), checked like the constructor's;
-    a bad value raises ``ValueError`` and changes nothing.
+    Every parameter is checked when it is set (``_parameters`` holds the checks), by the
+    constructor or later (``s.eps0 = 0.05``): a bad value raises ``ValueError`` and
+    changes nothing.
     """
 
     sum_diverges: bool  # sum_k eps_k = inf
@@ -50,11 +52,12 @@ class Schedule:
         return float(eps) if eps.ndim == 0 else eps
 
     def __setattr__(self, name, value):
-        if name in vars(self):  # a change after construction (the constructor checked the first)
-            if name not in self._parameters:
-                raise AttributeError(f"{type(self).__name__}.{name} cannot be changed")
+        if name in self._parameters:
             value = self._parameters[name](name, value)
-            self._check_together({**vars(self), name: value}, changed=name)
+            if name in vars(self):  # a change after construction: check it with the others
+                self._check_together({**vars(self), name: value}, changed=name)
+        elif name in vars(self):
+            raise AttributeError(f"{type(self).__name__}.{name} cannot be changed")
         object.__setattr__(self, name, value)
 
     def _check_together(self, values: dict, changed: str | None = None) -> None:
@@ -68,6 +71,11 @@ class Schedule:
         """True when sum eps_k = inf and sum eps_k^2 < inf (Robbins & Monro 1951)."""
         return self.sum_diverges and self.sum_of_squares_converges
 
+    @property
+    def label(self) -> str:
+        """A short name for a legend: ``_label`` filled in with the parameters."""
+        return self._label.format(**vars(self))
+
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
         return f"{type(self).__name__}({args})"
@@ -78,17 +86,14 @@ class Constant(Schedule):
 
     sum_diverges = True
     sum_of_squares_converges = False
-    _parameters = _checked(eps0=_checks.positive)
+    _parameters = _checked(eps0=positive)
+    _label = "constant {eps0:g}"
 
     def __init__(self, eps):
-        self.eps0 = _checks.positive("eps", eps)
+        self.eps0 = positive("eps", eps)  # checked under the constructor's name
 
     def eps(self, k):
         return np.full_like(k, self.eps0)
-
-    @property
-    def label(self) -> str:
-        return f"constant {self.eps0:g}"
 
 
 class LinearDecay(Schedule):
@@ -99,16 +104,11 @@ class LinearDecay(Schedule):
     eps_tau = 0 the sum of eps_k is finite instead, and it fails the other condition).
     """
 
-    _parameters = _checked(
-        eps0=_checks.positive,
-        eps_tau=_checks.nonnegative,
-        tau=_checks.positive_int,
-    )
+    _parameters = _checked(eps0=positive, eps_tau=nonnegative, tau=positive_int)
+    _label = "linear decay to k={tau}"
 
     def __init__(self, eps0, eps_tau, tau):
-        self.eps0 = _checks.positive("eps0", eps0)
-        self.eps_tau = _checks.nonnegative("eps_tau", eps_tau)
-        self.tau = _checks.positive_int("tau", tau)
+        self.eps0, self.eps_tau, self.tau = eps0, eps_tau, tau
 
     @property
     def sum_diverges(self) -> bool:
@@ -122,20 +122,14 @@ class LinearDecay(Schedule):
         alpha = np.minimum(k / self.tau, 1.0)
         return (1 - alpha) * self.eps0 + alpha * self.eps_tau
 
-    @property
-    def label(self) -> str:
-        return f"linear decay to k={self.tau}"
-
 
 class PowerDecay(Schedule):
     """eps_k = eps0 / (1 + k/k0)^p; meets Robbins-Monro exactly when 1/2 < p <= 1."""
 
-    _parameters = _checked(eps0=_checks.positive, k0=_checks.positive, p=_checks.positive)
+    _parameters = _checked(eps0=positive, k0=positive, p=positive)
 
     def __init__(self, eps0, k0=1.0, p=1.0):
-        self.eps0 = _checks.positive("eps0", eps0)
-        self.k0 = _checks.positive("k0", k0)
-        self.p = _checks.positive("p", p)
+        self.eps0, self.k0, self.p = eps0, k0, p
 
     @property
     def sum_diverges(self) -> bool:
@@ -159,23 +153,14 @@ class StepDecay(Schedule):
 
     sum_diverges = False
     sum_of_squares_converges = True
-    _parameters = _checked(
-        eps0=_checks.positive,
-        factor=_checks.open_unit_interval,
-        every=_checks.positive_int,
-    )
+    _parameters = _checked(eps0=positive, factor=open_unit_interval, every=positive_int)
+    _label = "step decay x{factor:g} every {every}"
 
     def __init__(self, eps0, factor=0.5, every=100):
-        self.eps0 = _checks.positive("eps0", eps0)
-        self.factor = _checks.open_unit_interval("factor", factor)
-        self.every = _checks.positive_int("every", every)
+        self.eps0, self.factor, self.every = eps0, factor, every
 
     def eps(self, k):
         return self.eps0 * self.factor ** np.floor(k / self.every)
-
-    @property
-    def label(self) -> str:
-        return f"step decay x{self.factor:g} every {self.every}"
 
 
 class WarmupCosine(Schedule):
@@ -188,17 +173,12 @@ class WarmupCosine(Schedule):
 
     _first = "eps_max"  # the name of the peak in the constructor's error messages
     _parameters = _checked(
-        eps_max=_checks.positive,
-        warmup=_checks.nonnegative_int,
-        total=_checks.positive_int,
-        eps_min=_checks.nonnegative,
+        eps_max=positive, warmup=nonnegative_int, total=positive_int, eps_min=nonnegative
     )
 
     def __init__(self, eps_max, warmup, total, eps_min=0.0):
-        self.eps_max = _checks.positive(self._first, eps_max)
-        self.warmup = _checks.nonnegative_int("warmup", warmup)
-        self.total = _checks.positive_int("total", total)
-        self.eps_min = _checks.nonnegative("eps_min", eps_min)
+        self.eps_max = positive(self._first, eps_max)  # checked under the constructor's name
+        self.warmup, self.total, self.eps_min = warmup, total, eps_min
         self._check_together(vars(self))
 
     def _check_together(self, values, changed=None):
@@ -243,11 +223,7 @@ class Cosine(WarmupCosine):
     """eps_min + (eps0 - eps_min) (1 + cos(pi k / total)) / 2, then eps_min: no warm-up."""
 
     _first = "eps0"
-    _parameters = _checked(  # warmup stays 0
-        eps_max=_checks.positive,
-        total=_checks.positive_int,
-        eps_min=_checks.nonnegative,
-    )
+    _parameters = _checked(eps_max=positive, total=positive_int, eps_min=nonnegative)  # warmup 0
 
     def __init__(self, eps0, total, eps_min=0.0):
         super().__init__(eps0, 0, total, eps_min)

@@ -22,10 +22,6 @@ __all__ = ["LBFGS", "ConjugateGradient", "Newton", "wolfe_line_search"]
 _ROUNDING = 4 * float(np.finfo(np.float64).eps)
 
 
-def _one_of(*options):
-    return lambda name, value: _checks.choice(name, value, options)
-
-
 class _OracleOptimizer(Optimizer):
     """An optimizer whose ``step`` needs ``f`` or ``hess`` besides the gradient."""
 
@@ -67,8 +63,7 @@ class _OracleOptimizer(Optimizer):
         """The Hessian at theta from the ``hess`` oracle, as an (n, n) matrix in theta's dtype."""
         n = theta.size
         H = np.asarray(self._oracle["hess"](theta))
-        if H.shape != (n, n):
-            raise ValueError(f"hess: returned shape {H.shape}; it must be ({n}, {n})")
+        _checks.shaped("hess(theta)", H, (n, n), f"({n}, {n})")
         if not _checks.all_finite(H):
             raise DivergenceError(f"step {self.k}: the Hessian is not finite", self.k)
         return H.astype(theta.dtype, copy=False)
@@ -181,8 +176,8 @@ class ConjugateGradient(_OracleOptimizer):
     State: g_prev, d (the previous gradient and direction), t (the previous step length).
     """
 
-    beta = Hyperparameter(_one_of("FR", "PR"))
-    line_search = Hyperparameter(_one_of("wolfe", "exact"))
+    beta = Hyperparameter(_checks.one_of("FR", "PR"))
+    line_search = Hyperparameter(_checks.one_of("wolfe", "exact"))
     c1 = Hyperparameter(_checks.open_unit_interval)
     c2 = Hyperparameter(_checks.open_unit_interval)
 
@@ -251,10 +246,7 @@ class LBFGS(_OracleOptimizer):
         super().__init__(lr)
 
     def init_state(self, theta):
-        return {
-            "S": np.zeros((self.m, *theta.shape), theta.dtype),
-            "Y": np.zeros((self.m, *theta.shape), theta.dtype),
-        }
+        return {name: np.zeros((self.m, *theta.shape), theta.dtype) for name in ("S", "Y")}
 
     def direction(self, g, S, Y):
         """-H_k g by the two-loop recursion (Nocedal & Wright, Algorithm 7.4)."""

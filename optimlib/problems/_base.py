@@ -49,10 +49,7 @@ class Problem:
 
     def _point(self, x, name: str = "x") -> np.ndarray:
         """x as a float array of shape (dim,) exactly."""
-        x = self._points(x, name)
-        if x.ndim != 1:
-            raise ValueError(f"{name} must have shape ({self.dim},); got shape {x.shape}")
-        return x
+        return _checks.shaped(name, self._points(x, name), (self.dim,), f"({self.dim},)")
 
 
 def _value(f: np.ndarray, x: np.ndarray):
@@ -83,19 +80,20 @@ def _kappa_max(dim: int) -> float:
     return 1 / (10 * dim * _EPS)
 
 
-def _condition_number(name: str, kappa) -> float:
-    allowed = "a finite number >= 1 (lambda_max / lambda_min)"
-    return _checks.in_range(name, kappa, allowed, lambda v: v >= 1)
+def _condition_number(kappa, dim: int, dim_name: str) -> float:
+    """kappa >= 1, and exactly 1 when there is one eigenvalue (``dim_name`` = 1)."""
+    kappa = _checks.in_range(
+        "kappa", kappa, "a finite number >= 1 (lambda_max / lambda_min)", lambda v: v >= 1
+    )
+    if dim == 1 and kappa != 1:
+        raise ValueError(f"kappa must be 1 when {dim_name} = 1 (one eigenvalue); got {kappa!r}")
+    return kappa
 
 
 def _vector(name: str, value, dim: int) -> np.ndarray:
     """A finite float vector of shape (dim,), or a ValueError naming it."""
-    value = _checks.float_array(name, value).astype(np.float64)
-    if value.shape != (dim,):
-        raise ValueError(f"{name} must have shape ({dim},); got shape {value.shape}")
-    if not np.isfinite(value).all():
-        raise ValueError(f"{name} must be finite; got {value}")
-    return value
+    value = _checks.shaped(name, _checks.float_array(name, value), (dim,), f"({dim},)")
+    return _checks.finite_array(name, value)
 
 
 def _sigmoid(z):

@@ -26,6 +26,7 @@ from ._base import (
 )
 
 _BLOCK = 1 << 17  # floats in one temporary block (1 MiB): bounds memory on large grids
+_REDUCTIONS = ("mean", "sum")  # how minibatch gradients combine
 
 
 class FiniteSum(Problem):
@@ -35,16 +36,11 @@ class FiniteSum(Problem):
     """
 
     def __init__(self, X, y):
-        X = _checks.float_array("X", X).astype(np.float64)
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        X = _checks.finite_array("X", X)
+        if X.ndim != 2 or X.size == 0:
             raise ValueError(f"X must be a 2-D array (N examples, d features); got shape {X.shape}")
-        y = _checks.float_array("y", y).astype(np.float64)
-        if y.shape != (X.shape[0],):
-            raise ValueError(
-                f"y must have shape ({X.shape[0]},), one target per row of X; got {y.shape}"
-            )
-        if not (np.isfinite(X).all() and np.isfinite(y).all()):
-            raise ValueError("X and y must be finite; they contain NaN or inf")
+        y = _checks.finite_array("y", y)
+        _checks.shaped("y", y, (X.shape[0],), f"({X.shape[0]},), one target per row of X")
         self.X, self.y = _frozen(X), _frozen(y)
         self.N, self.dim = X.shape
         self.x0 = _frozen(np.zeros(self.dim))
@@ -100,7 +96,7 @@ class FiniteSum(Problem):
         ``reduction="mean"``: (1/m) sum_{i in B} grad L_i(w), unbiased for grad f(w).
         ``reduction="sum"``: (N/m) sum_{i in B} grad L_i(w), unbiased for N grad f(w).
         """
-        reduction = _reduction(reduction)
+        reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
         idx = self.sample_indices(m, rng)
         total = self.per_example_grads(w, idx).sum(axis=0)
         if reduction == "sum":
@@ -112,12 +108,8 @@ class FiniteSum(Problem):
         ``opt.step(theta, grad_fn)`` that draws a fresh minibatch at every call."""
         self.check_batch_size(m)
         _generator(rng)
-        _reduction(reduction)
-
-        def minibatch_gradient(w):
-            return self.minibatch_grad(w, m, rng, reduction)
-
-        return minibatch_gradient
+        _checks.choice("reduction", reduction, _REDUCTIONS)
+        return lambda w: self.minibatch_grad(w, m, rng, reduction)
 
     def minibatch_variance(self, w, m, reduction="mean") -> float:
         """E ||ghat - E ghat||^2 for the minibatch gradient ghat of m distinct examples.
@@ -126,7 +118,7 @@ class FiniteSum(Problem):
         replacement gives s^2 (N - m) / (m (N - 1)); ``reduction="sum"`` multiplies it by N^2.
         """
         m = self.check_batch_size(m)
-        reduction = _reduction(reduction)
+        reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
         grads = self.per_example_grads(self._point(w, "w"))
         spread = np.mean(np.sum((grads - grads.mean(axis=0)) ** 2, axis=1))
         variance = 0.0 if self.N == 1 else spread * (self.N - m) / (m * (self.N - 1))
@@ -153,12 +145,6 @@ class FiniteSum(Problem):
             return None
         half = 1.5 * max(1.0, float(np.max(np.abs(self.x_star))))
         return ((-half, half), (-half, half))
-
-
-def _reduction(reduction) -> str:
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
-    return reduction
 
 
 def _blockwise(fn, points: np.ndarray, width: int) -> np.ndarray:
@@ -206,10 +192,7 @@ class _LinearModel(FiniteSum):
 def _covariance(d, kappa) -> np.ndarray:
     """Sigma: diagonal, with eigenvalues from 1 to kappa spaced evenly on a log scale."""
     d = _checks.positive_int("d", d)
-    kappa = _condition_number("kappa", kappa)
-    if d == 1 and kappa != 1:
-        raise ValueError(f"kappa must be 1 when d = 1 (one eigenvalue); got {kappa!r}")
-    return np.diag(np.geomspace(1.0, kappa, d))
+    return np.diag(np.geomspace(1.0, _condition_number(kappa, d, "d"), d))
 
 
 def _gaussian_inputs(N, Sigma, rng) -> np.ndarray:
@@ -352,11 +335,15 @@ class LogisticRegression(_LinearModel):
 
     # --- the true risk of a synthetic problem ------------------------------------------
     def _logits_moments(self, w):
-        """Var(x^T w), Cov(x^T w, x^T w_true) and sd(x^T w_true) under x ~ N(0, Sigma)."""
+        """w checked, Var(x^T w), Cov(x^T w, x^T w_true) and sd(x^T w_true) under x ~ N(0, Sigma),
+        for a problem made by ``synthetic`` (else :meth:`FiniteSum.risk`'s ValueError)."""
+        if self.w_true is None:
+            super().risk(w)
+        w = self._points(w, "w")
         var_z = np.einsum("...i,ij,...j->...", w, self.Sigma, w)
         cov = w @ (self.Sigma @ self.w_true)
         sd_s = math.sqrt(self.w_true @ self.Sigma @ self.w_true)
-        return var_z, cov, sd_s
+        return w, var_z, cov, sd_s
 
     def risk(self, w):
         """The expected log-loss E[softplus(z) - y z] on new data, without the l2 term.
@@ -364,10 +351,7 @@ class LogisticRegression(_LinearModel):
         By Stein's lemma it is E softplus(z) - Cov(z, s) E sigmoid'(s), z = x^T w and
         s = x^T w_true: two 1-D Gaussian integrals (:func:`_gaussian_mean`), to ~1e-12.
         """
-        if self.w_true is None:
-            return super().risk(w)
-        w = self._points(w, "w")
-        var_z, cov, sd_s = self._logits_moments(w)
+        w, var_z, cov, sd_s = self._logits_moments(w)
         sd_z = np.sqrt(np.maximum(var_z, 0.0))
         mean_slope = _gaussian_mean(_sigmoid_slope, np.array([sd_s]))[0]
         return _value(_gaussian_mean(_softplus, sd_z) - cov * mean_slope, w)
@@ -378,10 +362,7 @@ class LogisticRegression(_LinearModel):
         A function of the Sigma-angle between w and w_true only (w = 0 errs half the time),
         via a Chebyshev interpolant of :meth:`_error_at_angle`, accurate to about 1e-12.
         """
-        if self.w_true is None:
-            return super().risk(w)
-        w = self._points(w, "w")
-        var_z, cov, sd_s = self._logits_moments(w)
+        w, var_z, cov, sd_s = self._logits_moments(w)
         scale = np.sqrt(np.maximum(var_z, 0.0)) * sd_s
         cosine = np.divide(cov, scale, out=np.zeros_like(scale), where=scale > 0)
         alpha = np.arccos(np.clip(cosine, -1.0, 1.0))

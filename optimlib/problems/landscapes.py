@@ -8,20 +8,8 @@ import math
 import numpy as np
 
 from .. import _checks
-from ._base import (
-    _EPS,
-    Problem,
-    _condition_number,
-    _frozen,
-    _generator,
-    _kappa_max,
-    _newton,
-    _sigmoid,
-    _sigmoid_slope,
-    _softplus,
-    _value,
-    _vector,
-)
+from . import _base  # the helpers used once or twice, named with their module
+from ._base import Problem, _frozen, _value, _vector
 
 
 class Quadratic(Problem):
@@ -38,8 +26,7 @@ class Quadratic(Problem):
         A = _checks.float_array("A", A).astype(np.float64)
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
             raise ValueError(f"A must be a square matrix of shape (n, n); got shape {A.shape}")
-        if not np.isfinite(A).all():
-            raise ValueError("A must be finite; it contains NaN or inf")
+        A = _checks.finite_array("A", A)
         scale = np.max(np.abs(A))
         if not np.allclose(A, A.T, rtol=0, atol=1e-10 * scale):
             raise ValueError(
@@ -56,11 +43,11 @@ class Quadratic(Problem):
             )
         # float64 holds A's eigenvalues to about dim * eps * lambda_max: a smaller
         # lambda_min is rounding, not curvature.
-        if not eigenvalues[0] > self.dim * _EPS * eigenvalues[-1]:
+        if not eigenvalues[0] > self.dim * _base._EPS * eigenvalues[-1]:
             raise ValueError(
                 f"A must be well enough conditioned for float64: its condition number "
                 f"lambda_max / lambda_min must be below 1 / (dim eps) = "
-                f"{1 / (self.dim * _EPS):.3g}; got {eigenvalues[-1] / eigenvalues[0]:.3g}"
+                f"{1 / (self.dim * _base._EPS):.3g}; got {eigenvalues[-1] / eigenvalues[0]:.3g}"
             )
         self.A = _frozen(A)
         self.b = _frozen(np.zeros(self.dim) if b is None else _vector("b", b, self.dim))
@@ -87,33 +74,27 @@ class Quadratic(Problem):
         ``eigenvalues``/``eigenvectors`` are the exact ones used. kappa <= 1 / (10 dim
         eps_64): beyond, rounding in A exceeds a tenth of lambda_min.
         """
-        kappa = _condition_number("kappa", kappa)
         dim = _checks.positive_int("dim", dim)
-        if kappa > _kappa_max(dim):
+        kappa = _base._condition_number(kappa, dim, "dim")
+        if kappa > _base._kappa_max(dim):
             raise ValueError(
                 f"kappa must be a finite number in [1, 1 / (10 dim eps)] = "
-                f"[1, {_kappa_max(dim):.3g}] for dim = {dim}: float64 cannot represent a "
+                f"[1, {_base._kappa_max(dim):.3g}] for dim = {dim}: float64 cannot represent a "
                 f"wider spectrum faithfully; got {kappa!r}"
             )
         lam_min = _checks.positive("lam_min", lam_min)
         angle = _checks.finite("angle", angle)
         spacing = _checks.choice("spacing", spacing, ("log", "linear"))
-        if dim == 1 and kappa != 1:
-            raise ValueError(f"kappa must be 1 when dim = 1 (one eigenvalue); got {kappa!r}")
-        if rng is not None:
-            if angle != 0:
-                raise ValueError(f"angle must be 0 when rng draws the rotation; got {angle!r}")
-            Q = _random_orthogonal(dim, _generator(rng))
-        elif dim == 2:
-            c, s = math.cos(angle), math.sin(angle)
-            Q = np.array([[c, -s], [s, c]])
-        elif angle != 0:
+        if angle != 0 and (rng is not None or dim != 2):
             raise ValueError(
-                f"angle must be 0 when dim = {dim} (it turns 2-D problems; rng turns any); "
-                f"got {angle!r}"
+                f"angle must be 0 unless dim = 2 and rng is None (it turns 2-D problems; rng "
+                f"turns any); got {angle!r}"
             )
+        if rng is not None:
+            Q = _random_orthogonal(dim, _base._generator(rng))
         else:
-            Q = np.eye(dim)
+            c, s = math.cos(angle), math.sin(angle)
+            Q = np.array([[c, -s], [s, c]]) if dim == 2 else np.eye(dim)
         spread = np.geomspace if spacing == "log" else np.linspace
         lam = spread(lam_min, kappa * lam_min, dim)  # its endpoints are exact
         A = (Q * lam) @ Q.T  # Q diag(lam) Q^T
@@ -175,10 +156,7 @@ class Quadratic(Problem):
     def heavy_ball_optimal(self) -> tuple[float, float]:
         """(eps, alpha) = (4 / (sqrt(L) + sqrt(mu))^2, ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2),
         the heavy-ball parameters with the fastest asymptotic rate (Polyak 1964)."""
-        root_kappa = math.sqrt(self.kappa)
-        eps = 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2
-        alpha = ((root_kappa - 1) / (root_kappa + 1)) ** 2
-        return eps, alpha
+        return 4 / (math.sqrt(self.L) + math.sqrt(self.mu)) ** 2, self.heavy_ball_rate() ** 2
 
     def heavy_ball_rate(self) -> float:
         """(sqrt(kappa) - 1) / (sqrt(kappa) + 1): the asymptotic contraction per step of
@@ -242,23 +220,28 @@ class Rosenbrock(Problem):
         )
 
     def f(self, x):
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        x, u, v = _coordinates(self._points(x))
         return _value((self.a - u) ** 2 + self.b * (v - u**2) ** 2, x)
 
     def grad(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        _, u, v = _coordinates(self._points(x))
         valley = v - u**2  # how far above the valley floor y = x^2
         return np.stack([-2 * (self.a - u) - 4 * self.b * u * valley, 2 * self.b * valley], -1)
 
     def hess(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        _, u, v = _coordinates(self._points(x))
         h_uu = 2 - 4 * self.b * (v - u**2) + 8 * self.b * u**2
-        h_uv = -4 * self.b * u
-        h_vv = np.full_like(u, 2 * self.b)
-        return np.stack([np.stack([h_uu, h_uv], -1), np.stack([h_uv, h_vv], -1)], -2)
+        return _hessian_2d(h_uu, -4 * self.b * u, np.full_like(u, 2 * self.b))
+
+
+def _coordinates(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, u, v) for points x of shape (..., 2): u, v their two coordinates."""
+    return x, x[..., 0], x[..., 1]
+
+
+def _hessian_2d(h_uu, h_uv, h_vv) -> np.ndarray:
+    """The Hessians [[h_uu, h_uv], [h_uv, h_vv]] of a stack of 2-D points, shape (..., 2, 2)."""
+    return np.stack([np.stack([h_uu, h_uv], -1), np.stack([h_uv, h_vv], -1)], -2)
 
 
 class Saddle(Problem):
@@ -282,22 +265,16 @@ class Saddle(Problem):
         self.bounds = ((-1.5, 1.5), (-1.5, 1.5))
 
     def f(self, x):
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        x, u, v = _coordinates(self._points(x))
         return _value(self.a / 2 * u**2 - self.b / 2 * v**2 + self.b / 4 * v**4, x)
 
     def grad(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
+        _, u, v = _coordinates(self._points(x))
         return np.stack([self.a * u, self.b * (v**3 - v)], -1)
 
     def hess(self, x) -> np.ndarray:
-        x = self._points(x)
-        u, v = x[..., 0], x[..., 1]
-        zero = np.zeros_like(u)
-        h_uu = np.full_like(u, self.a)
-        h_vv = self.b * (3 * v**2 - 1)
-        return np.stack([np.stack([h_uu, zero], -1), np.stack([zero, h_vv], -1)], -2)
+        _, u, v = _coordinates(self._points(x))
+        return _hessian_2d(np.full_like(u, self.a), np.zeros_like(u), self.b * (3 * v**2 - 1))
 
 
 class Cliff(Problem):
@@ -333,7 +310,7 @@ class Cliff(Problem):
         self.max_gradient_norm = (
             self.height / self.width * math.tanh(self.width / (4 * self.softness))
         )
-        x_star, converged = _newton(self.f, self.grad, self.hess, self.center.copy())
+        x_star, converged = _base._newton(self.f, self.grad, self.hess, self.center.copy())
         if not converged:
             raise ValueError(
                 "Cliff: Newton's method found no minimum near center; check the parameters"
@@ -358,7 +335,7 @@ class Cliff(Problem):
     def f(self, x):
         x = self._points(x)
         bottom, top = self._edges(x[..., 0])
-        step = self.softness / self.width * (_softplus(bottom) - _softplus(top))
+        step = self.softness / self.width * (_base._softplus(bottom) - _base._softplus(top))
         bowl = self.curvature / 2 * np.sum((x - self.center) ** 2, axis=-1)
         return _value(bowl + self.height * step, x)
 
@@ -366,14 +343,15 @@ class Cliff(Problem):
         x = self._points(x)
         bottom, top = self._edges(x[..., 0])
         g = self.curvature * (x - self.center)
-        g[..., 0] -= self.height / self.width * (_sigmoid(bottom) - _sigmoid(top))
+        g[..., 0] -= self.height / self.width * (_base._sigmoid(bottom) - _base._sigmoid(top))
         return g
 
     def hess(self, x) -> np.ndarray:
         x = self._points(x)
         bottom, top = self._edges(x[..., 0])
         H = np.broadcast_to(self.curvature * np.eye(2), (*x.shape[:-1], 2, 2)).copy()
-        bend = _sigmoid_slope(bottom) - _sigmoid_slope(top)  # large at the two edges only
+        # sigma' is large at the two edges only
+        bend = _base._sigmoid_slope(bottom) - _base._sigmoid_slope(top)
         H[..., 0, 0] += self.height / (self.width * self.softness) * bend
         return H
 
@@ -416,9 +394,9 @@ class Linear(Problem):
     """f(x) = g^T x, unbounded: momentum's terminal velocity is eps g / (1 - alpha)."""
 
     def __init__(self, g):
-        g = _checks.float_array("g", g)
-        if g.ndim != 1 or g.size == 0 or not np.isfinite(g).all():
-            raise ValueError(f"g must be a finite vector of shape (dim,); got {g!r}")
+        g = _checks.finite_array("g", g)
+        if g.ndim != 1 or g.size == 0:
+            raise ValueError(f"g must be a finite vector of shape (dim,); got shape {g.shape}")
         self.g, self.dim = _frozen(g), g.size
         self.x0 = _frozen(np.zeros(self.dim))
         self.name = "linear slope"

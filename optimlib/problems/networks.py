@@ -10,7 +10,7 @@ import numpy as np
 from .. import _checks
 from .. import nn as _nn
 from ._base import Problem, _frozen, _generator, _value, _vector
-from .finite_sums import FiniteSum, _reduction
+from .finite_sums import _REDUCTIONS, FiniteSum
 
 
 def two_spirals(N, rng, noise=0.1, turns=1.5) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +80,7 @@ class Network(FiniteSum):
 
     def minibatch_grad(self, w, m, rng, reduction="mean") -> np.ndarray:
         """The MLP's gradient on m distinct random examples (times N with "sum")."""
-        reduction = _reduction(reduction)
+        reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
         X, labels = self._examples(self.sample_indices(m, rng))
         g = self.mlp.grad(self._point(w, "w"), X, labels)
         return self.N * g if reduction == "sum" else g
@@ -185,13 +185,11 @@ class LinearRecurrence(Problem):
     """
 
     def __init__(self, X, Y, T: int, x0, f_star=None, name="linear recurrence"):
-        X, Y = _checks.float_array("X", X), _checks.float_array("Y", Y)
+        X, Y = _checks.finite_array("X", X), _checks.finite_array("Y", Y)
         if X.ndim != 2 or X.shape != Y.shape or X.size == 0:
             raise ValueError(
                 f"X and Y must both have shape (n, N), n, N >= 1; got {X.shape} and {Y.shape}"
             )
-        if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-            raise ValueError("X and Y must be finite")
         self.X, self.Y = _frozen(X), _frozen(Y)
         self.n, self.N = X.shape
         self.T = _checks.positive_int("T", T)

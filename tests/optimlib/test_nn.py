@@ -435,7 +435,6 @@ def test_only_the_training_step_moves_the_running_averages():
     mlp.forward(theta, X)
     mlp.loss(theta, X, y)
     mlp.layer_outputs(theta, X)
-    mlp.layer_grad_norms(theta, X, y)
     mlp.loss_and_grad(theta, X, y, update_running=False)
     np.testing.assert_array_equal(bn.running_mean, 0)
     mlp.grad(theta, X, y)
@@ -462,13 +461,10 @@ def test_unflatten_gives_named_views_and_init_params_is_seeded_and_scaled():
     assert bn_mlp.num_params == 2 * 3 + 3 + 3 + 3 * 2 + 2
 
 
-def test_diagnostics_agree_with_the_gradient_and_the_forward_pass():
+def test_diagnostics_agree_with_the_forward_pass():
     mlp = nn.MLP([3, 5, 5, 2], activation="tanh")
     theta = mlp.init_params(15)
     X, y = data(mlp, m=7, seed=16)
-    norms = mlp.layer_grad_norms(theta, X, y)
-    grads = mlp.unflatten(mlp.grad(theta, X, y))
-    np.testing.assert_allclose(norms, [np.linalg.norm(g["W"]) for g in grads])
     outputs = mlp.layer_outputs(theta, X)
     assert [h.shape for h in outputs] == [(7, 5), (7, 5), (7, 2)]
     np.testing.assert_array_equal(outputs[-1], mlp.forward(theta, X))
@@ -576,7 +572,7 @@ BAD_CALLS = {
     "theta": lambda: nn.MLP([3, 2]).loss(np.zeros(5), np.zeros((2, 3)), [0, 1]),
     "X": lambda: nn.MLP([3, 2]).forward(np.zeros(8), np.zeros((2, 4))),
     "y must have shape": lambda: nn.MLP([3, 2]).loss(np.zeros(8), np.zeros((2, 3)), [0]),
-    r"y must have the output's shape \(2, 2\)": lambda: nn.MLP([3, 2], loss="mse").loss(
+    r"y must have shape \(2, 2\), the output's": lambda: nn.MLP([3, 2], loss="mse").loss(
         np.zeros(8), np.zeros((2, 3)), np.zeros((2, 3))
     ),
     "bn_momentum": lambda: nn.MLP([3, 2], bn_momentum=-1),

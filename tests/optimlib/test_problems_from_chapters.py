@@ -141,7 +141,7 @@ def test_recurrence_hessian_matches_differences_of_its_gradient():
     [
         ({"X": np.ones((2, 3)), "Y": np.ones((3, 2))}, "X and Y must both have shape"),
         ({"X": np.ones(3), "Y": np.ones(3)}, "X and Y must both have shape"),
-        ({"X": [[np.nan, 1.0], [0.0, 1.0]]}, "X and Y must be finite"),
+        ({"X": [[np.nan, 1.0], [0.0, 1.0]]}, "X must be finite"),
         ({"T": 0}, "T must be"),
         ({"x0": np.ones(3)}, r"x0 must have shape \(4,\)"),
         ({"f_star": np.nan}, "f_star must be a finite number"),
