@@ -9,6 +9,7 @@ the same Agg buffer, so the pixels are compared exactly, with no tolerance.
 from __future__ import annotations
 
 import io
+import pickle
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,8 +27,12 @@ def _pixels(data: bytes) -> np.ndarray:
 
 
 def _savefig(fig, **kwargs) -> bytes:
+    """What savefig stores for ``fig``, from a copy: a renderer of its own (and so a
+    mathtext parser of its own), independent of what figure_png did to ``fig``."""
+    copy = pickle.loads(pickle.dumps(fig))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", **kwargs)
+    copy.savefig(buffer, format="png", **kwargs)
+    plt.close(copy)
     return buffer.getvalue()
 
 
