@@ -96,9 +96,8 @@ def use_one_draw_png(shell=None) -> None:
     constrained-layout figure twice; this one draws it once, with the same pixels. Call
     it in a chapter's setup cell, after :func:`use_style` and before any figure, and
     change no ``InlineBackend`` setting after it: IPython re-registers its own formatter
-    then.
-    Changes nothing outside IPython or under another backend. Returns None, so that the
-    setup cell that ends with it shows no output.
+    then. Changes nothing outside IPython or under another backend. Returns None, so
+    that the setup cell that ends with it shows no output.
     """
     if shell is None:
         try:
