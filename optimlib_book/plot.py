@@ -17,11 +17,13 @@ from itertools import cycle
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from optimlib.run import History
 from optimlib.schedules import partial_sums
 
 from . import stacked
+from .png import figure_png
 
 __all__ = [
     "MARKERS",
@@ -36,6 +38,7 @@ __all__ = [
     "thin_log_ticks",
     "trajectories",
     "trajectory",
+    "use_one_draw_png",
     "use_style",
 ]
 
@@ -73,6 +76,42 @@ def use_style() -> None:
     """
     mpl.rcParams.update(STYLE)
     stacked.install()
+
+
+# The names matplotlib gives the inline backend, whose PNG formatter use_one_draw_png replaces.
+INLINE_BACKENDS = ("inline", "module://matplotlib_inline.backend_inline")
+
+
+def _inline_png(fig) -> bytes | None:
+    """IPython's image/png formatter for a Figure: nothing for an empty one, as IPython's."""
+    if not fig.axes and not fig.lines:
+        return None
+    return figure_png(fig)
+
+
+def use_one_draw_png(shell=None) -> None:
+    """Show the notebook's figures as PNGs drawn once (:func:`optimlib_book.png.figure_png`).
+
+    The inline backend's formatter saves each figure with ``savefig``, which draws a
+    constrained-layout figure twice; this one draws it once, with the same pixels. Call
+    it in a chapter's setup cell, after :func:`use_style` and before any figure, and
+    change no ``InlineBackend`` setting after it: IPython re-registers its own formatter
+    then. Changes nothing outside IPython or under another backend. Returns None, so
+    that the setup cell that ends with it shows no output.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+    backend = mpl.get_backend()
+    if shell is None or backend.lower() not in INLINE_BACKENDS:
+        return
+    # pyplot loads the backend at the first figure, and the backend then registers its
+    # own PNG formatter over any other: load it now, so that ours comes last.
+    plt.switch_backend(backend)
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _inline_png)
 
 
 @contextmanager

@@ -17,7 +17,6 @@ label and legend is the one the chapter drew.
 from __future__ import annotations
 
 import base64
-import io
 import os
 import pickle
 import re
@@ -25,6 +24,8 @@ import re
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
+
+from .png import figure_png
 
 __all__ = ["ENVIRONMENT", "STACKED", "WIDTH", "install", "panel_cells", "stacked_copy"]
 
@@ -167,10 +168,9 @@ def stacked_png(fig: Figure, dpi: float | None = None) -> str | None:
     copy = stacked_copy(fig)
     if copy is None:
         return None
-    buffer = io.BytesIO()
-    copy.savefig(buffer, format="png", dpi=dpi or copy.dpi)
+    png = figure_png(copy, dpi=dpi)
     plt.close(copy)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(png).decode("ascii")
 
 
 def _stacked_metadata(fig: Figure, include=None, exclude=None):

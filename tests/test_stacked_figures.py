@@ -30,7 +30,7 @@ SETUP = """\
 import matplotlib.pyplot as plt
 from optimlib_book import plot
 plot.use_style()
-%config InlineBackend.print_figure_kwargs = {"bbox_inches": None}"""
+plot.use_one_draw_png()"""
 TWO_PANELS = """\
 fig, axes = plot.figure(2, 1, width=9.6, height=4.0)
 for ax, title in zip(axes[0], ["first", "second"]):

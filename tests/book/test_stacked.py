@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
 from optimlib_book import plot, stacked
+from tests.book.ipython_shell import Shell
 
 
 @pytest.fixture
@@ -167,21 +168,8 @@ def test_the_stacked_png_is_a_column_at_the_phone_width(figures):
     assert image.size == (round(stacked.WIDTH * fig.dpi), round(8.0 * fig.dpi))
 
 
-class _Formatter:
-    def __init__(self):
-        self.registered = {}
-
-    def for_type(self, kind, function):
-        self.registered[kind] = function
-
-
-class _Shell:
-    def __init__(self):
-        self.display_formatter = type("DF", (), {"mimebundle_formatter": _Formatter()})()
-
-
 def test_the_hook_is_installed_only_for_the_book_build(monkeypatch, figures):
-    shell = _Shell()
+    shell = Shell()
     monkeypatch.delenv(stacked.ENVIRONMENT, raising=False)
     assert not stacked.install(shell)
     assert shell.display_formatter.mimebundle_formatter.registered == {}
