@@ -29,7 +29,8 @@ Two decisions, and why:
 * torch is not a dependency of the book (``make book``, Binder, Python 3.13 without a
   CPU wheel, a student's environment), and importing it takes a third of a chapter's
   time budget: the chapter reads PyTorch's curves from :data:`TORCH_FILE` unless the
-  reader asks for a live run, and its printed outputs are the same either way. After changing :data:`EXPERIMENT`, rewrite the file with
+  reader asks for a live run, and its printed outputs are the same either way. After
+  changing :data:`EXPERIMENT`, rewrite the file with
   ``python -c "from optimlib_book import real_data; real_data.write_torch_file()"``
   (the tests fail until then).
 """
