@@ -131,6 +131,19 @@ def test_streams_myst_nb_merged_in_place_count_once(tmp_path):
     assert differences(tmp_path, stored, repeated, {}) != []
 
 
+def test_streams_split_at_other_places_agree_and_words_still_count(tmp_path):
+    stored = notebook(("report()", [stdout("gap:"), stdout("\n  linear 0.5\n  floor 0.6\n")], []))
+    # three pieces merged by myst-nb: a newline at each split, a blank line before "\n  linear"
+    pieces = [
+        stdout("gap:\n\n  linear 0.5\n\n  floor 0.6\n"),
+        stdout("\n  linear 0.5"),
+        stdout("\n  floor 0.6\n"),
+    ]
+    assert differences(tmp_path, stored, notebook(("report()", pieces, [])), {}) == []
+    reworded = notebook(("report()", [stdout("gap:\n  linear 0.5\n  ceiling 0.6\n")], []))
+    assert differences(tmp_path, stored, reworded, {}) != []
+
+
 def test_different_code_is_reported(tmp_path):
     executed = notebook(("print(rate + 1)", [stdout("rate 0.9607843\n")], []))
     stored = notebook(("print(rate)", [stdout("rate 0.9607843\n")], []))
