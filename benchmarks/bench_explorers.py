@@ -28,6 +28,12 @@ import sys
 import time
 from pathlib import Path
 
+# One BLAS thread, before numpy is imported, as the table says: the CPU time of the
+# process counts every thread, and OpenBLAS's second thread spins beside a panel's
+# small matrix products (chapter 12: 258 ms of CPU for 151 ms of wall-clock time a
+# redraw with two threads; 154 ms of both with one).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import matplotlib
 import numpy as np
 
@@ -68,7 +74,8 @@ def redraw(canvas, point) -> tuple[float, float]:
 
 def redraw_from_scratch(panel, size, point, fixed) -> float:
     """The reference: CPU seconds for what the explorer did before ``widgets.Canvas``
-    (a new figure, the panel, ``savefig``), timed beside it so that load cancels out."""
+    (a new figure, the panel, ``savefig``), timed in the same pass so that load
+    mostly cancels out."""
     cpu = time.process_time()
     fig, axes = plot.figure(width=size[0], height=size[1])
     panel(axes[0, 0], **point, **fixed)
@@ -86,13 +93,17 @@ def measure(spec) -> dict:
     redraw_from_scratch(panel, spec.size, points[0], fixed)
     # SWEEPS passes over the grid in the slider's order (each redraw follows the one a
     # student would have made before it); per point, the median of the passes, so that
-    # one redraw stretched by another job does not decide the slowest time.
+    # one redraw stretched by another job does not decide the slowest time. The
+    # reference has its own sweep after the explorer's in each pass: drawn between two
+    # slider changes, its other figure evicted the explorer's entries from matplotlib's
+    # caches of parsed mathtext and text sizes, which nothing does in a student's kernel
+    # (chapter 8's slowest setting: 348 ms of CPU interleaved, under 200 ms alone).
     load = os.getloadavg()[0]
     samples = []
     for _ in range(SWEEPS):
-        for point in points:
-            wall, cpu = redraw(canvas, point)
-            reference = redraw_from_scratch(panel, spec.size, point, fixed)
+        changes = [redraw(canvas, point) for point in points]
+        references = [redraw_from_scratch(panel, spec.size, p, fixed) for p in points]
+        for (wall, cpu), reference in zip(changes, references, strict=True):
             samples.append((wall * 1e3, cpu * 1e3, reference * 1e3))
     per_point = np.median(np.array(samples).reshape(SWEEPS, len(points), 3), axis=0)
     walls, cpus, references = per_point.T
