@@ -894,3 +894,22 @@ def paths_panel(ax, problem, runs: dict, labels=None, bounds=None, markers: int 
     start = np.asarray(next(iter(runs.values())).thetas[0], dtype=float)
     ax.plot(*start, "o", markersize=10, mfc="white", mec="black", zorder=40)
     return out
+
+
+def labelled_paths_panel(ax, problem, runs: dict, lrs: dict, bounds=None) -> dict:
+    """:func:`paths_panel`, with a legend below the axes naming each run's learning rate
+    (``lrs``: ``{name: lr}``) and final loss, in the order of ``runs``.
+
+    Returns what :func:`paths_panel` returns.
+    """
+    labels = {n: f"{n} (ε = {lrs[n]:.3g}): f = {h.final_loss:.1e}" for n, h in runs.items()}
+    drawn = paths_panel(ax, problem, runs, labels, bounds=bounds)
+    ax.legend(
+        [drawn["lines"][n] for n in runs],
+        [labels[n] for n in runs],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=2,
+        fontsize=11,
+    )
+    return drawn

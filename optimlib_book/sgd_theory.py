@@ -234,6 +234,26 @@ def draw_rates(ax, named_runs: dict, title: str) -> None:
     plot.thin_log_ticks(ax)
 
 
+def draw_predictions(ax, steps, floor, inverse_trace: float, averaged_from: int) -> None:
+    """The rates figure's two predictions, as black reference lines, and its legend.
+
+    ``floor`` (dashed) is the last iterate's noise floor at each of ``steps``; the dotted
+    line is the averaged iterate's tr(H^-1 Sigma_g) / (2n), ``inverse_trace`` being
+    tr(H^-1 Sigma_g) and n the number of iterates averaged after step ``averaged_from``.
+    """
+    ax.plot(steps, floor, "k--", lw=1, label=r"floor $\varepsilon_k\,\mathrm{tr}\,\Sigma_g/4$")
+    late = steps[steps > averaged_from]
+    ax.plot(
+        late,
+        inverse_trace / (2 * (late - averaged_from)),
+        "k:",
+        lw=1.5,
+        label=r"$\mathrm{tr}(H^{-1}\Sigma_g)/(2n)$",
+    )
+    ax.minorticks_off()
+    ax.legend(loc="lower left", fontsize="small")
+
+
 @dataclass
 class EarlyStopping:
     """Gradient descent on least squares with fewer examples than one would like.

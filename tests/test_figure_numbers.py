@@ -178,6 +178,24 @@ def test_the_cell_source_states_inputs_but_not_other_cells():
     assert fn.unused_exceptions(nb, {"fig-x": {"300": "stale"}}) == ["fig-x: 300"]
 
 
+def test_the_figure_cells_check_cell_counts_as_its_source():
+    """Asserts moved to a hidden ``<id>-check`` cell still state the figure's inputs."""
+    nb = _notebook("kappa = 100\nplt.show()\n", "kappa 100, steps 200.")
+    figure = next(cell for cell in nb["cells"] if "mystnb" in cell["metadata"])
+    figure["id"] = "sweep"
+    cases = [
+        ("sweep-check", "assert steps == 200", []),
+        ("sweep-check", 'glue("ch8-steps-200", steps)', ["200"]),  # a glue name states nothing
+        ("another-cell", "assert steps == 200", ["200"]),
+    ]
+    for other_id, source, found in cases:
+        check = json.loads(nbformat.writes(nbformat.v4.new_code_cell(source)))
+        check["id"] = other_id
+        with_check = copy.deepcopy(nb)
+        with_check["cells"].append(check)
+        assert [v.number for v in fn.check_notebook(with_check, "x")] == found, (other_id, source)
+
+
 def test_checker_does_not_change_the_notebook():
     nb = _notebook(SWEEP, "near 0.07")
     before = copy.deepcopy(nb)

@@ -11,7 +11,8 @@ when it is one of:
    outputs, which ``optimlib_book.glue`` writes and nbval re-checks);
 2. **an input**: a numeric literal in the figure cell's own source (``kappa = 100``,
    ``steps=200``, ``[10, 30, 100]``, an axis limit), so what the figure was asked to
-   draw may be named;
+   draw may be named, or in its check cell (id ``<figure cell id>-check``, hidden from
+   the page), which holds the asserts that check what the caption says;
 3. **structural**: a figure, equation, chapter or algorithm number ("Fig. 4.2",
    "Algorithm 8.4", "(1.2)"), a digit inside a name ("float16", "log10", "L2", "x1"),
    the exponent of a power ("x²"), or 0 and 1 (axis ends, "from 0 to 1", the point
@@ -123,8 +124,12 @@ def numbers_in_output(text: str) -> list[float]:
     return [float(t) for t in re.findall(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)]
 
 
-def source_literals(source: str) -> list[float]:
-    """The numeric literals of a cell's Python source (IPython magics skipped)."""
+def source_literals(source: str, strings: bool = True) -> list[float]:
+    """The numeric literals of a cell's Python source (IPython magics skipped).
+
+    With ``strings``, also the numbers inside its string literals (a label, a format); a
+    check cell's strings are glue names ("ch11-factor-04"), which state nothing.
+    """
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse("\n".join(lines))
@@ -135,7 +140,7 @@ def source_literals(source: str) -> list[float]:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             if not isinstance(node.value, bool):
                 literals.append(float(node.value))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str):
             literals.extend(numbers_in_output(node.value))  # "1e-3" in a label, a format
     return literals
 
@@ -208,6 +213,10 @@ def figure_fields(cell: dict) -> dict[str, str]:
     return fields
 
 
+def _source(cell: dict) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
 def check_notebook(notebook: dict, name: str, exceptions: dict | None = None) -> list[Violation]:
     """The numbers of every figure's caption and alt text that nothing computed accounts for.
 
@@ -216,6 +225,7 @@ def check_notebook(notebook: dict, name: str, exceptions: dict | None = None) ->
     """
     exceptions = exceptions or {}
     glued = glued_values(notebook)
+    by_id = {cell.get("id"): cell for cell in notebook["cells"] if cell["cell_type"] == "code"}
     violations = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
@@ -224,8 +234,9 @@ def check_notebook(notebook: dict, name: str, exceptions: dict | None = None) ->
         if not fields:
             continue
         figure = cell["metadata"]["mystnb"].get("figure", {}).get("name") or cell.get("id", "?")
-        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        candidates = source_literals(source) + glued
+        candidates = source_literals(_source(cell)) + glued
+        if check := by_id.get(f"{cell.get('id')}-check"):
+            candidates += source_literals(_source(check), strings=False)
         for text in _output_texts(cell):
             candidates.extend(numbers_in_output(text))
         allowed = exceptions.get(figure, {})

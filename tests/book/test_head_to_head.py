@@ -237,6 +237,19 @@ def test_paths_panel_draws_short_paths_on_top_and_ends_a_divergence_at_the_frame
     assert not ax.lines and not ax.collections  # refused before drawing anything
 
 
+def test_labelled_paths_panel_names_each_run_in_its_order_below_the_axes(ax):
+    rosen = ol.problems.Rosenbrock()
+    lrs = {"Momentum": 1e-3, "Adam": 2e-3}
+    runs = {n: ol.minimize(rosen, getattr(ol, n)(lr), 40) for n, lr in lrs.items()}
+    out = hh.labelled_paths_panel(ax, rosen, runs, lrs, bounds=((-2, 2), (-1, 3)))
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    expected = [f"{n} (ε = {lrs[n]:.3g}): f = {runs[n].final_loss:.1e}" for n in runs]
+    assert texts == expected and texts[1].startswith("Adam (ε = 0.002): f = ")
+    assert legend.legend_handles[1].get_label() == out["lines"]["Adam"].get_label() == texts[1]
+    assert np.allclose(out["end"]["Adam"], runs["Adam"].thetas[-1])
+
+
 def test_a_band_spans_the_seeds_still_running(ax):
     """After a seed diverged the band runs from the best to the worst seed left."""
     data = json.loads(json.dumps(DATA))

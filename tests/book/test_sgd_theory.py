@@ -125,3 +125,21 @@ def test_bad_input_raises():
         result.slope("last", 999)
     with pytest.raises(ValueError, match="steps"):
         ch.seed_runs(ch.default_problem(), 0.1, 0, 5, 2, seed=0)
+
+
+def test_draw_predictions_draws_the_lines_it_is_given():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    steps = np.arange(1, 301)
+    floor = 0.5 / np.sqrt(steps)
+    ch.draw_predictions(ax, steps, floor, inverse_trace=3.0, averaged_from=100)
+    dashed, dotted = ax.get_lines()
+    np.testing.assert_array_equal(dashed.get_xdata(), steps)
+    np.testing.assert_array_equal(dashed.get_ydata(), floor)
+    np.testing.assert_array_equal(dotted.get_xdata(), np.arange(101, 301))
+    np.testing.assert_allclose(dotted.get_ydata(), 3.0 / (2 * np.arange(1, 201)), rtol=1e-15)
+    assert (dashed.get_linestyle(), dotted.get_linestyle()) == ("--", ":")
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == [dashed.get_label(), dotted.get_label()]
+    plt.close(fig)
