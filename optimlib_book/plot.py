@@ -353,8 +353,12 @@ def band(ax, x, runs, label=None, color=None, marker=None, quantiles=(0.25, 0.75
     one lucky run.
     """
     runs = np.asarray(runs, dtype=float)
-    median = np.nanmedian(runs, axis=0)
-    low, high = np.nanquantile(runs, quantiles, axis=0)
+    # The nan-aware versions take one column at a time: only where a run left gaps.
+    median, quantile = (
+        (np.nanmedian, np.nanquantile) if np.isnan(runs).any() else (np.median, np.quantile)
+    )
+    median = median(runs, axis=0)
+    low, high = quantile(runs, quantiles, axis=0)
     (line,) = ax.plot(
         x, median, label=label, color=color, marker=marker, markevery=max(1, len(x) // 12)
     )

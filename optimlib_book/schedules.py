@@ -117,12 +117,13 @@ def _distinct_indices(rng, N: int, runs: int, m: int) -> np.ndarray:
     if m * (m - 1) > 2 * N:
         return rng.random((runs, N)).argpartition(m - 1, axis=1)[:, :m]
     idx = rng.integers(N, size=(runs, m))
+    redrawn = np.arange(runs)  # the rows still to check
     while True:
-        ordered = np.sort(idx, axis=1)
-        repeats = (np.diff(ordered, axis=1) == 0).any(axis=1)
-        if not repeats.any():
+        ordered = np.sort(idx[redrawn], axis=1)
+        redrawn = redrawn[(np.diff(ordered, axis=1) == 0).any(axis=1)]
+        if not redrawn.size:
             return idx
-        idx[repeats] = rng.integers(N, size=(int(repeats.sum()), m))
+        idx[redrawn] = rng.integers(N, size=(redrawn.size, m))
 
 
 def _record_steps(steps: int, record) -> np.ndarray:
@@ -203,18 +204,19 @@ def sgd_compare(
     f_star = problem.f_star
 
     block = max(1, 4096 // (runs * m))  # steps whose minibatches are drawn at once
-    drawn = {"idx": np.empty((0, runs, m), dtype=np.int64), "next": 0}
+
+    def minibatches():  # each step's (runs, m, d) examples and (runs, m, 1) labels
+        while True:
+            idx = _distinct_indices(rng, problem.N, block * runs, m).reshape(block, runs, m)
+            # gathered for the whole block at once, shared by every learning rate
+            yield from zip(X[idx], X[idx].transpose(0, 1, 3, 2), y[idx][..., None], strict=True)
+
+    batches = minibatches()
 
     def minibatch_gradients(th):  # th: (L, runs, d)
-        if drawn["next"] == len(drawn["idx"]):
-            flat = _distinct_indices(rng, problem.N, block * runs, m)
-            drawn["idx"], drawn["next"] = flat.reshape(block, runs, m), 0
-        idx = drawn["idx"][drawn["next"]]
-        drawn["next"] += 1
-        Xb = X[idx]  # (runs, m, d), shared by every learning rate
+        Xb, XbT, yb = next(batches)
         z = Xb @ th.transpose(1, 2, 0)  # (runs, m, L): a few small matmuls, not L * runs
-        slopes = problem.dloss(z, y[idx][..., None])
-        g = (Xb.transpose(0, 2, 1) @ slopes).transpose(2, 0, 1) / m  # (L, runs, d)
+        g = (XbT @ problem.dloss(z, yb)).transpose(2, 0, 1) / m  # (L, runs, d)
         return g + l2 * th
 
     update = optimizers[0].update  # SGD's update holds no state and no hyperparameter

@@ -113,18 +113,27 @@ class Canvas:
         result = self.panel(figure.add_subplot(), **values, **self.fixed)
         for ax in figure.axes:
             plot.thin_log_ticks(ax)
-        key = _layout_key(figure)
-        if key == self._layout[0]:
-            # The same texts around the same axes as when the layout was last computed:
-            # the same margins fit, so place the axes there instead of measuring every
-            # tick label again (constrained layout was a third of a redraw).
-            figure.set_layout_engine("none")
-            for ax, position in zip(figure.axes, self._layout[1], strict=True):
+        last_key, positions = self._layout
+        # where the panel put them, and whether they take part in the layout
+        placed = [(ax.get_position(), ax.get_in_layout()) for ax in figure.axes]
+        if len(positions) == len(figure.axes):  # where the last layout put them
+            for ax, position in zip(figure.axes, positions, strict=True):
                 ax.set_position(position)
+        if _layout_key(figure) == last_key:
+            # What stands out of the frames is what stood out when the layout was last
+            # computed: the same margins fit, so the axes stay there instead of
+            # measuring every artist again (constrained layout was a third of a redraw).
+            figure.set_layout_engine("none")
             figure.canvas.draw()
         else:
+            # Constrained layout starts from where the axes are (and texts placed in axes
+            # coordinates move with them): start it where a fresh figure would.
+            for ax, (position, in_layout) in zip(figure.axes, placed, strict=True):
+                ax.set_position(position)
+                ax.set_in_layout(in_layout)  # set_position took it out of the layout
             figure.set_layout_engine("constrained")
             figure.canvas.draw()
+            key = _layout_key(figure)  # at the positions the layout chose
             self._layout = (key, [ax.get_position(original=True) for ax in figure.axes])
         # One draw, layout included, then encode its pixels: ``savefig`` would draw the
         # figure twice (once to run the layout, once to render).
@@ -134,30 +143,105 @@ class Canvas:
 
 
 def _layout_key(figure) -> tuple:
-    """What decides the margins constrained layout gives a figure's axes.
+    """What decides the margins constrained layout gives a figure's axes where they sit.
 
-    Per axes: the major tick labels in view (their widths set the side margins), how
-    many lines its title and axis labels have, its legend and texts (which may reach
-    outside the frame), and its kind (a colorbar, an inset). Computed from the
-    locators and formatters, without drawing anything.
+    Per axes: its tick labels (:func:`_tick_labels`): how far they stand out from the
+    frame, and the labels that reach past its corners further than the other axis's
+    labels (or, at the top, a title) do; each axis's offset text; how many lines its
+    title and axis labels have; the texts that reach out of the frame, with their
+    extents; whether it has a legend; and its kind (a colorbar, an inset). Computed from the
+    locators, formatters and the renderer's text metrics, without drawing anything.
     """
+    renderer = figure.canvas.get_renderer()
     key = []
     for ax in figure.axes:
-        ticks = []
-        for axis in (ax.xaxis, ax.yaxis):
-            low, high = sorted(axis.get_view_interval())
-            locations = [v for v in axis.major.locator() if low <= v <= high]
-            ticks.append(tuple(axis.major.formatter.format_ticks(locations)))
-            ticks.append(axis.get_label_position() if axis.label.get_text() else None)
+        frame = ax.get_position().transformed(figure.transFigure)
+        x = _tick_labels(ax.xaxis, frame.width, renderer)
+        y = _tick_labels(ax.yaxis, frame.height, renderer)
+        beyond = (
+            [(label, d) for label, d in x.low if d > y.across],  # left of the y labels
+            x.high,  # right: nothing else is there
+            [(label, d) for label, d in y.low if d > x.across],  # below the x labels
+            [] if ax.get_title() else y.high,  # above: a title stands higher
+        )
+        texts = []
+        for text in ax.texts:  # clipped or not (an annotation's clip_on clips nothing)
+            extent = text.get_window_extent(renderer)
+            inside = frame.x0 <= extent.x0 and extent.x1 <= frame.x1
+            if not (inside and frame.y0 <= extent.y0 and extent.y1 <= frame.y1):
+                texts.append(tuple(round(v, 2) for v in extent.bounds))
+        axes_labels = [
+            axis.get_label_position() if axis.label.get_text() else None
+            for axis in (ax.xaxis, ax.yaxis)
+        ]
         lines = [
             t.count("\n") + 1 if t else 0
             for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
         ]
-        texts = [(type(t).__name__, t.get_clip_on()) for t in ax.texts]
         key.append(
-            (type(ax).__name__, ax.get_label(), *ticks, *lines, ax.get_legend() is not None, *texts)
+            (
+                type(ax).__name__,
+                ax.get_label(),
+                *(x.across, y.across, x.offset, y.offset),
+                *map(tuple, beyond),
+                *axes_labels,
+                *lines,
+                ax.get_legend() is not None,
+                *texts,
+            )
         )
     return tuple(key)
+
+
+@dataclass(frozen=True)
+class _TickLabels:
+    across: float  # pixels the deepest label stands out from the frame's side
+    low: tuple  # (label, pixels) for each label reaching past the axis's low end
+    high: tuple  # ... and past its high end
+    offset: str  # the formatter's offset text
+
+
+def _tick_labels(axis, length: float, renderer) -> _TickLabels:
+    """How an axis's tick labels (major and minor, in view) sit around a frame whose
+    side along the axis is ``length`` pixels: what constrained layout measures.
+
+    Tick labels sit beside the frame, centred on their ticks: across the axis only the
+    deepest label counts (the tallest for x, the widest for y), whatever the labels say;
+    along it, a label near an end may reach past the frame. Sizes are the renderer's
+    text metrics at the style's tick label size, as the labels will be drawn.
+    """
+    from matplotlib import cbook, rcParams
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(size=rcParams[f"{axis.axis_name}tick.labelsize"])
+    low, high = sorted(axis.get_view_interval())
+    to_axes = axis.axes.transScale + axis.axes.transLimits
+    across, lows, highs = 0.0, [], []
+    for ticker in (axis.major, axis.minor):
+        locations = [v for v in ticker.locator() if low <= v <= high]
+        labels = ticker.formatter.format_ticks(locations)
+        for location, label in zip(locations, labels, strict=True):
+            if not label:
+                continue
+            w, h, d = renderer.get_text_width_height_descent(
+                label,
+                font,
+                cbook.is_math_text(label),  # as a Text decides to parse it
+            )
+            if axis.axis_name == "x":  # centred on the tick
+                place, reach, across = to_axes.transform((location, 0))[0], w / 2, max(across, h)
+            else:  # the middle of its letters on the tick, the descent below (at most)
+                place, reach, across = (
+                    to_axes.transform((0, location))[1],
+                    h / 2 + d,
+                    max(across, w),
+                )
+            place *= length
+            if reach > place:
+                lows.append((label, round(float(reach - place), 2)))
+            if reach > length - place:
+                highs.append((label, round(float(reach - length + place), 2)))
+    return _TickLabels(across, tuple(lows), tuple(highs), axis.major.formatter.get_offset())
 
 
 def explorer(panel: Panel, controls: dict[str, Control], width=6.4, height=4.0, **fixed):

@@ -1,7 +1,8 @@
 """The live explorer's redraw (widgets.Canvas): the same picture as a full layout, faster.
 
 The canvas reuses the margins constrained layout computed for an earlier setting when
-the texts around the axes are the same; then its frame must be pixel for pixel the frame
+what stands out of the frame is the same (tick labels as deep, the same labels past its
+corners, the same texts reaching out); then its frame must be pixel for pixel the frame
 a fresh canvas (which lays the figure out) draws. When they differ it must lay out again.
 """
 
@@ -13,7 +14,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from optimlib_book import batch_norm, gradient_descent, plot, widgets
+from optimlib_book import batch_norm, gradient_descent, initialization, learning, plot, widgets
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -41,6 +42,58 @@ def test_new_tick_labels_lay_the_figure_out_again():
         assert canvas._layout[0] != key
         fresh, _ = widgets.Canvas(batch_norm.panel)(depth=30, scale=1.4)
     assert np.array_equal(_pixels(png), _pixels(fresh))
+
+
+def _tick_labels(figure) -> tuple:
+    ax = figure.axes[0]
+    return tuple(t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels())
+
+
+def _walk(canvas, fresh_canvas, settings) -> list[bool]:
+    """Move the sliders through ``settings``: each frame must be the frame a fresh canvas
+    draws; returns, per move, whether the layout was reused with other tick labels."""
+    reused_with_new_labels, labels = [], None
+    for values in settings:
+        key = canvas._layout[0]
+        png, _ = canvas(**values)
+        fresh, _ = fresh_canvas()(**values)
+        assert np.array_equal(_pixels(png), _pixels(fresh)), values
+        new_labels = _tick_labels(canvas.figure)
+        reused_with_new_labels.append(canvas._layout[0] is key and new_labels != labels)
+        labels = new_labels
+    return reused_with_new_labels
+
+
+def test_labels_as_deep_as_before_keep_the_layout_other_ones_do_not():
+    """Chapter 13: other x labels (more layers) and other decades on y of the same width
+    keep the margins; a decade more (10^2) or fewer labels past the frame do not."""
+    settings = [
+        {"scale": 2.0, "depth": 10},
+        {"scale": 2.0, "depth": 20},
+        {"scale": 2.8, "depth": 20},
+        {"scale": 2.8, "depth": 5},
+    ]
+    with plot.style():
+        canvas = widgets.Canvas(initialization.panel, 5.5, 4.0, activation="tanh")
+        fresh = lambda: widgets.Canvas(initialization.panel, 5.5, 4.0, activation="tanh")  # noqa: E731
+        reused = _walk(canvas, fresh, settings)
+    assert reused == [False, True, False, False]
+
+
+def test_a_text_reaching_out_of_the_frame_counts_with_its_place():
+    """Chapter 3 marks p = N with a text that reaches past the frame's right side when
+    N = 40 (the layout widens the margin) and stays inside for smaller N."""
+    settings = [
+        {"N": 40, "noise_std": 0.05},
+        {"N": 40, "noise_std": 2.0},
+        {"N": 20, "noise_std": 0.5},
+        {"N": 5, "noise_std": 2.0},
+        {"N": 40, "noise_std": 0.5},
+    ]
+    with plot.style():
+        canvas = widgets.Canvas(learning.panel, 7.0, 4.2)
+        reused = _walk(canvas, lambda: widgets.Canvas(learning.panel, 7.0, 4.2), settings)
+    assert reused == [False, True, False, True, False]
 
 
 def test_wide_log_axes_lose_their_minor_ticks_narrow_ones_keep_them():
