@@ -208,8 +208,8 @@ def sgd_compare(
     def minibatches():  # each step's (runs, m, d) examples and (runs, m, 1) labels
         while True:
             idx = _distinct_indices(rng, problem.N, block * runs, m).reshape(block, runs, m)
-            # gathered for the whole block at once, shared by every learning rate
-            yield from zip(X[idx], X[idx].transpose(0, 1, 3, 2), y[idx][..., None], strict=True)
+            Xb = X[idx]  # gathered for the whole block at once, shared by every learning rate
+            yield from zip(Xb, Xb.transpose(0, 1, 3, 2), y[idx][..., None], strict=True)
 
     batches = minibatches()
 
