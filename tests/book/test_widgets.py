@@ -65,19 +65,22 @@ def _walk(canvas, fresh_canvas, settings) -> list[bool]:
 
 
 def test_labels_as_deep_as_before_keep_the_layout_other_ones_do_not():
-    """Chapter 13: other x labels (more layers) and other decades on y of the same width
-    keep the margins; a decade more (10^2) or fewer labels past the frame do not."""
+    """Chapter 13: one more decade on y (10^-3) or other x labels (20 layers) keep the
+    margins when the widest y label is as wide; a narrower widest label (10^-1 after
+    10^-3) or a label reaching past the frame's corner (2 x 10^0 at 5 layers) lays the
+    figure out again."""
     settings = [
-        {"scale": 2.0, "depth": 10},
-        {"scale": 2.0, "depth": 20},
-        {"scale": 2.8, "depth": 20},
+        {"scale": 1.0, "depth": 10},
+        {"scale": 0.7, "depth": 10},
+        {"scale": 4.0, "depth": 10},
+        {"scale": 4.0, "depth": 20},
         {"scale": 2.8, "depth": 5},
     ]
     with plot.style():
         canvas = widgets.Canvas(initialization.panel, 5.5, 4.0, activation="tanh")
         fresh = lambda: widgets.Canvas(initialization.panel, 5.5, 4.0, activation="tanh")  # noqa: E731
         reused = _walk(canvas, fresh, settings)
-    assert reused == [False, True, False, False]
+    assert reused == [False, True, False, True, False]
 
 
 def test_a_text_reaching_out_of_the_frame_counts_with_its_place():
@@ -107,6 +110,22 @@ def test_wide_log_axes_lose_their_minor_ticks_narrow_ones_keep_them():
     assert len(wide.yaxis.get_minorticklocs()) == 0
     assert len(narrow.xaxis.get_minorticklocs()) > 0
     assert len(narrow.yaxis.get_minorticklocs()) > 0
+
+
+def test_an_explorer_frame_keeps_only_minor_ticks_that_carry_labels():
+    """Live frames drop the bare minor ticks of a log axis over more than a decade (where
+    matplotlib labels none); a narrower axis keeps its labelled ones (2 x 10^k, ...)."""
+
+    def panel(ax, top):
+        ax.semilogy([0.0, 1.0], [1.0, top])
+
+    canvas = widgets.Canvas(panel)
+    for top, kept in ((50.0, False), (5.0, True)):
+        canvas(top=top)
+        axis = canvas.figure.axes[0].yaxis
+        labels = [t.get_text() for t in axis.get_minorticklabels() if t.get_text()]
+        assert (len(axis.get_minorticklocs()) > 0) == kept
+        assert bool(labels) == kept
 
 
 def test_the_explorer_swaps_its_image_when_a_slider_moves():
