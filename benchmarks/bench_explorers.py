@@ -25,9 +25,7 @@ measured, and the slowest CPU time of the previous redraw (a new figure + panel 
 
 from __future__ import annotations
 
-import ast
 import io
-import itertools
 import os
 import sys
 import time
@@ -44,6 +42,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from explorer_sliders import corner_points, live_sliders
 from results_file import describe_machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,78 +67,6 @@ def explorer_specs(notebook: Path) -> list:
     if explorers and not specs:
         raise ValueError(f"{notebook.name}: a live explorer without a scrubber grid to time")
     return specs
-
-
-def live_sliders(notebook: Path, grid: dict) -> dict[str, tuple]:
-    """Each live slider of the notebook's explorer cell: name -> (min, start, max, integer).
-
-    Read from the cell's code (``Control(min, max, value, ...)`` calls, in the controls
-    dict or bound to a name the dict uses); a bound that is not a literal (chapter 9's
-    ``lrs[0]``) is taken from the scrubber grid's values of that parameter.
-    """
-    import nbformat
-
-    source = next(
-        cell.source
-        for cell in nbformat.read(notebook, as_version=4).cells
-        if "explorer" in cell.metadata.get("tags", [])
-    )
-    tree = ast.parse(source)
-    bound = {
-        target.id: node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign) and _is_control(node.value)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
-    sliders = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Dict):
-            continue
-        for key, value in zip(node.keys, node.values, strict=True):
-            call = bound.get(value.id) if isinstance(value, ast.Name) else value
-            if isinstance(key, ast.Constant) and _is_control(call):
-                sliders[key.value] = _slider_range(call, grid.get(key.value))
-    if not sliders:
-        raise ValueError(f"{notebook.name}: no Control(...) found in the explorer cell")
-    return sliders
-
-
-def _is_control(node) -> bool:
-    func = node.func if isinstance(node, ast.Call) else None
-    return (isinstance(func, ast.Name) and func.id == "Control") or (
-        isinstance(func, ast.Attribute) and func.attr == "Control"
-    )
-
-
-def _slider_range(call: ast.Call, grid_values) -> tuple:
-    def literal(node, fallback):
-        try:
-            return ast.literal_eval(node)
-        except ValueError:
-            if fallback is None:
-                raise ValueError(
-                    f"a slider bound {ast.unparse(node)!r} is not a literal and "
-                    "its parameter has no scrubber grid"
-                ) from None
-            return fallback
-
-    lo, hi, start = call.args[:3]
-    values = grid_values or [None]
-    integer = any(k.arg == "integer" and ast.literal_eval(k.value) for k in call.keywords)
-    return (literal(lo, min(values)), literal(start, None), literal(hi, max(values)), integer)
-
-
-def corner_points(sliders: dict[str, tuple]) -> list[dict]:
-    """The explorer's start, then every combination of the sliders' ends: the settings a
-    student reaches by pushing sliders all the way, where a panel computes the most."""
-
-    def cast(value, integer):
-        return int(value) if integer else float(value)
-
-    start = {name: cast(s[1], s[3]) for name, s in sliders.items()}
-    ends = [(cast(s[0], s[3]), cast(s[2], s[3])) for s in sliders.values()]
-    return [start] + [dict(zip(sliders, combo, strict=True)) for combo in itertools.product(*ends)]
 
 
 def redraw(canvas, point) -> tuple[float, float]:
