@@ -217,7 +217,7 @@ def sgd_compare(
         Xb, XbT, yb = next(batches)
         z = Xb @ th.transpose(1, 2, 0)  # (runs, m, L): a few small matmuls, not L * runs
         g = (XbT @ problem.dloss(z, yb)).transpose(2, 0, 1) / m  # (L, runs, d)
-        return g + l2 * th
+        return g + l2 * th if l2 else g
 
     update = optimizers[0].update  # SGD's update holds no state and no hyperparameter
     loss_gap = _loss_gap(problem)
