@@ -6,13 +6,14 @@ returning NaN, so a diverging run can be plotted beside a converging one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _checks
 from ._base import DivergenceError, Optimizer
-from .clipping import clip, norm
+from .clipping import _norm, clip
 
 __all__ = ["History", "minimize", "rate"]
 
@@ -284,7 +285,7 @@ def _loop(problem, optimizer, oracle, oracles, steps, tol, f_star, max_loss, rec
         except DivergenceError:
             return k, "diverged"
         loss = float(problem.f(theta))
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             return k, "diverged"
         if max_loss is not None and loss > max_loss:
             return k, "max_loss"
@@ -307,10 +308,10 @@ class _CountingOracle:
         self.calls, self.last_norm = 0, float("nan")
         self.clip = None
 
-    def __call__(self, theta):
+    def __call__(self, theta):  # called by a step inside _loop's np.errstate
         g = self.grad_fn(theta)
         self.calls += 1
-        self.last_norm = norm(g)
+        self.last_norm = _norm(g)
         return g if self.clip is None else self.clip(g)
 
 
