@@ -276,12 +276,16 @@ def _loop(problem, optimizer, oracle, oracles, steps, tol, f_star, max_loss, rec
         raise ValueError(f"x0: the loss at the starting point is {losses[0]}; it must be finite")
     if max_loss is not None and losses[0] > max_loss:
         return 0, "max_loss"
+    # theta is checked and overflow silenced here already: an optimizer that keeps the
+    # base class's step is stepped by its body (second-order methods and averaging have
+    # their own step)
+    step = optimizer._step if type(optimizer).step is Optimizer.step else optimizer.step
     for k in range(steps):
         if tol is not None and losses[-1] - f_star <= tol:
             return None, "tolerance"
         eps = optimizer.lr_at(optimizer.k)
         try:
-            theta = optimizer.step(theta, oracle, **oracles)
+            theta = step(theta, oracle, **oracles)
         except DivergenceError:
             return k, "diverged"
         loss = float(problem.f(theta))
