@@ -74,16 +74,22 @@ class Optimizer:
     def step(self, theta, grad_fn: GradFn) -> np.ndarray:
         """One step from ``theta`` with ``grad_fn`` (theta -> gradient); returns the new theta."""
         theta = _checks.parameter_array("theta", theta)
+        # Overflow is reported as a DivergenceError, not as a RuntimeWarning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._step(theta, grad_fn)
+
+    def _step(self, theta: np.ndarray, grad_fn: GradFn) -> np.ndarray:
+        """:meth:`step` for a theta that is already a float32/float64 array, inside
+        ``np.errstate(over="ignore", invalid="ignore")``: the run loop calls it, having
+        both already (entering the context costs as much as a small problem's gradient)."""
         eps = self.lr_at(self.k)
         state = self._state_for(theta)
-        # Overflow is reported as a DivergenceError below, not as a RuntimeWarning.
-        with np.errstate(over="ignore", invalid="ignore"):
-            point = _as_array(self.gradient_point(theta, **state))
-            g = _checked_gradient(grad_fn, point, self.k)
-            new_theta, new_state = self.update(theta, g, eps, **state)
-            new_theta = _as_array(new_theta)
-            new_state = {name: _as_array(value) for name, value in new_state.items()}
-            _check_finite(new_theta, new_state, self.k)
+        point = _as_array(self.gradient_point(theta, **state))
+        g = _checked_gradient(grad_fn, point, self.k)
+        new_theta, new_state = self.update(theta, g, eps, **state)
+        new_theta = _as_array(new_theta)
+        new_state = {name: _as_array(value) for name, value in new_state.items()}
+        _check_finite(new_theta, new_state, self.k)
         self.state = new_state
         self.k += 1
         return new_theta

@@ -142,6 +142,8 @@ def all_finite(array: np.ndarray) -> bool:
 def shaped(name: str, array: np.ndarray, shape: tuple, expected: str) -> np.ndarray:
     """``array`` if its shape is ``shape`` (None: any length), else a ValueError
     "``name`` must have shape ``expected``; got shape ...". ``expected`` words the shape."""
+    if array.shape == shape:  # the common case, checked once a step in the run loop
+        return array
     if array.ndim != len(shape) or any(
         want not in (None, n) for n, want in zip(array.shape, shape, strict=True)
     ):
@@ -173,6 +175,9 @@ class Hyperparameter:
     """An attribute checked on every assignment: a bad value raises and the old one stays.
 
     ``alpha = Hyperparameter(unit_interval)`` makes ``opt.alpha = 1.5`` a ``ValueError``.
+    The checked value is stored in the instance's ``__dict__`` under the same name, and
+    with no ``__get__`` here reading ``opt.alpha`` finds it there as fast as a plain
+    attribute (an optimizer reads its hyperparameters at every step).
     """
 
     def __init__(self, check):
@@ -180,13 +185,9 @@ class Hyperparameter:
 
     def __set_name__(self, owner, name):
         self.name = name
-        self.attribute = "_" + name
-
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else getattr(obj, self.attribute)
 
     def __set__(self, obj, value):
-        setattr(obj, self.attribute, self.check(self.name, value))
+        obj.__dict__[self.name] = self.check(self.name, value)
 
 
 def hyperparameter_names(cls) -> tuple[str, ...]:

@@ -20,19 +20,25 @@ def norm(g) -> float:
 
     Scaled by max |g_i| first: the plain sum of squares overflows past ~1.3e154.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _norm(g)
+
+
+def _norm(g) -> float:
+    """:func:`norm`, for callers already inside ``np.errstate(over="ignore",
+    invalid="ignore")`` (the run loop): entering that context costs as much as the norm
+    of a small gradient itself."""
     g = np.ravel(g).astype(np.float64, copy=False)
     # One BLAS dot product settles the common case (~5x faster); the
     # scaled sum below runs only when the squares may have overflowed or underflowed.
-    with np.errstate(over="ignore", invalid="ignore"):
-        squares = float(np.dot(g, g))
+    squares = float(np.dot(g, g))
     if 1e-290 < squares < math.inf:
         return math.sqrt(squares)
     g = np.abs(g)
     scale = g.max(initial=0.0)  # 0.0 for an empty g, whose norm is 0
     if not np.isfinite(scale) or scale == 0:
         return float(scale)
-    with np.errstate(over="ignore"):
-        return float(scale * np.sqrt(np.sum((g / scale) ** 2)))
+    return float(scale * np.sqrt(np.sum((g / scale) ** 2)))
 
 
 def clip_by_norm(g, max_norm) -> np.ndarray:

@@ -105,7 +105,7 @@ def _softmax_cross_entropy(logits, labels, name="labels") -> tuple[float, np.nda
     labels = _check_labels(labels, m, num_classes, name)
     rows = np.arange(m)
     log_p = log_softmax(logits, axis=1)
-    loss = -np.mean(log_p[rows, labels])
+    loss = -log_p[rows, labels].sum() / m
     dlogits = softmax(logits, axis=1)
     dlogits[rows, labels] -= 1
     with np.errstate(under="ignore"):  # a probability of 1e-310 may become 0 here: harmless
@@ -136,8 +136,10 @@ def _batch_moments(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             f"would be 0 and carry no information. Use more examples, or evaluation mode "
             f"(training=False), which normalizes with the running averages instead."
         )
-    mu = np.mean(H, axis=0)
-    var = np.mean((H - mu) ** 2, axis=0)
+    # sum / m is np.mean's own arithmetic, without its Python overhead (a deep network
+    # normalizes every layer at every step)
+    mu = H.sum(axis=0) / m
+    var = ((H - mu) ** 2).sum(axis=0) / m
     return mu, var
 
 
@@ -234,7 +236,8 @@ class BatchNorm:
             g = dH_out
         if not training:
             return g / sigma
-        return (g - np.mean(g, axis=0) - H_hat * np.mean(g * H_hat, axis=0)) / sigma
+        m = len(g)
+        return (g - g.sum(axis=0) / m - H_hat * ((g * H_hat).sum(axis=0) / m)) / sigma
 
     def __repr__(self) -> str:
         return (

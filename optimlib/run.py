@@ -6,13 +6,14 @@ returning NaN, so a diverging run can be plotted beside a converging one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _checks
 from ._base import DivergenceError, Optimizer
-from .clipping import clip, norm
+from .clipping import _norm, clip
 
 __all__ = ["History", "minimize", "rate"]
 
@@ -275,16 +276,20 @@ def _loop(problem, optimizer, oracle, oracles, steps, tol, f_star, max_loss, rec
         raise ValueError(f"x0: the loss at the starting point is {losses[0]}; it must be finite")
     if max_loss is not None and losses[0] > max_loss:
         return 0, "max_loss"
+    # theta is checked and overflow silenced here already: an optimizer that keeps the
+    # base class's step is stepped by its body (second-order methods and averaging have
+    # their own step)
+    step = optimizer._step if type(optimizer).step is Optimizer.step else optimizer.step
     for k in range(steps):
         if tol is not None and losses[-1] - f_star <= tol:
             return None, "tolerance"
         eps = optimizer.lr_at(optimizer.k)
         try:
-            theta = optimizer.step(theta, oracle, **oracles)
+            theta = step(theta, oracle, **oracles)
         except DivergenceError:
             return k, "diverged"
         loss = float(problem.f(theta))
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             return k, "diverged"
         if max_loss is not None and loss > max_loss:
             return k, "max_loss"
@@ -307,10 +312,10 @@ class _CountingOracle:
         self.calls, self.last_norm = 0, float("nan")
         self.clip = None
 
-    def __call__(self, theta):
+    def __call__(self, theta):  # called by a step inside _loop's np.errstate
         g = self.grad_fn(theta)
         self.calls += 1
-        self.last_norm = norm(g)
+        self.last_norm = _norm(g)
         return g if self.clip is None else self.clip(g)
 
 

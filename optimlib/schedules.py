@@ -40,6 +40,10 @@ class Schedule:
     _parameters: Mapping = MappingProxyType({})  # name -> its check, for changes later
 
     def __call__(self, k):
+        if type(k) is int and 0 <= k <= _checks.LARGEST_FLOAT:
+            # an optimizer's step counter, whole and >= 0: the checks below would pass it,
+            # and it skips them (about 10 us a call, twice a step in the run loop)
+            return float(self.eps(np.asarray(float(k))))
         if isinstance(k, int) and not isinstance(k, bool):  # beyond int64 too
             k = float(k) if abs(k) <= _checks.LARGEST_FLOAT else math.inf
         k = np.asarray(k)

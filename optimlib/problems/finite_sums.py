@@ -60,8 +60,10 @@ class FiniteSum(Problem):
         """The empirical risk (1/N) sum_i L_i(w)."""
         w = self._points(w, "w")
         if w.ndim == 1 and self.N <= _BLOCK:  # one point, one block: _blockwise's result
-            return float(self.per_example_losses(w[None]).mean(axis=-1)[0])
-        losses = _blockwise(lambda rows: self.per_example_losses(rows).mean(axis=-1), w, self.N)
+            return float(self.per_example_losses(w[None]).sum(axis=-1)[0] / self.N)
+        losses = _blockwise(
+            lambda rows: self.per_example_losses(rows).sum(axis=-1) / self.N, w, self.N
+        )
         return _value(losses, w)
 
     def grad(self, w) -> np.ndarray:
@@ -166,22 +168,30 @@ class _LinearModel(FiniteSum):
     def per_example_losses(self, w, idx=None) -> np.ndarray:
         w = self._points(w, "w")
         X, y = self._rows(idx)
-        penalty = self.l2 / 2 * np.sum(w * w, axis=-1)[..., None]
-        return self.loss(w @ X.T, y) + penalty
+        losses = self.loss(w @ X.T, y)
+        if self.l2:  # skipped when 0: the run loop evaluates f at every step
+            losses = losses + self.l2 / 2 * np.sum(w * w, axis=-1)[..., None]
+        return losses
 
     def per_example_grads(self, w, idx=None) -> np.ndarray:
         w = self._point(w, "w")
         X, y = self._rows(idx)
-        return self.dloss(X @ w, y)[:, None] * X + self.l2 * w
+        return self._penalized(self.dloss(X @ w, y)[:, None] * X, w)
 
     def grad(self, w) -> np.ndarray:
         """(1/N) X^T loss'(X w, y) + l2 w, for a stack of w as well."""
         w = self._points(w, "w")
 
         def block(rows):
-            return self.dloss(rows @ self.X.T, self.y) @ self.X / self.N + self.l2 * rows
+            return self._penalized(self.dloss(rows @ self.X.T, self.y) @ self.X / self.N, rows)
 
+        if w.ndim == 1 and self.N <= _BLOCK:  # one point, one block: _blockwise's result
+            return block(w[None])[0]
         return _blockwise(block, w, self.N)
+
+    def _penalized(self, g, w) -> np.ndarray:
+        """g + l2 w: the penalty's gradient added (nothing to add when l2 = 0)."""
+        return g + self.l2 * w if self.l2 else g
 
     def hess(self, w) -> np.ndarray:
         w = self._point(w, "w")

@@ -226,7 +226,7 @@ class Rosenbrock(Problem):
     def grad(self, x) -> np.ndarray:
         _, u, v = _coordinates(self._points(x))
         valley = v - u**2  # how far above the valley floor y = x^2
-        return np.stack([-2 * (self.a - u) - 4 * self.b * u * valley, 2 * self.b * valley], -1)
+        return _gradient_2d(-2 * (self.a - u) - 4 * self.b * u * valley, 2 * self.b * valley)
 
     def hess(self, x) -> np.ndarray:
         _, u, v = _coordinates(self._points(x))
@@ -237,6 +237,14 @@ class Rosenbrock(Problem):
 def _coordinates(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, u, v) for points x of shape (..., 2): u, v their two coordinates."""
     return x, x[..., 0], x[..., 1]
+
+
+def _gradient_2d(g_u, g_v) -> np.ndarray:
+    """The gradients (g_u, g_v) of a stack of 2-D points, shape (..., 2). A single point's
+    by np.array: np.stack costs ten times as much, and the run loop asks at every step."""
+    if np.ndim(g_u) == 0:
+        return np.array([g_u, g_v])
+    return np.stack([g_u, g_v], -1)
 
 
 def _hessian_2d(h_uu, h_uv, h_vv) -> np.ndarray:
@@ -270,7 +278,7 @@ class Saddle(Problem):
 
     def grad(self, x) -> np.ndarray:
         _, u, v = _coordinates(self._points(x))
-        return np.stack([self.a * u, self.b * (v**3 - v)], -1)
+        return _gradient_2d(self.a * u, self.b * (v**3 - v))
 
     def hess(self, x) -> np.ndarray:
         _, u, v = _coordinates(self._points(x))

@@ -551,3 +551,18 @@ def test_integers_beyond_floats_range_are_value_errors_naming_the_parameter(make
     """They used to pass the checks and raise OverflowError at the first eps_k."""
     with pytest.raises(ValueError, match=rf"^{name} must be"):
         make()
+
+
+@pytest.mark.parametrize("kind", list(SCHEDULES))
+def test_a_step_counter_gets_what_the_checked_path_gives(kind):
+    # An optimizer's k, a Python int >= 0, skips the checks of k; numpy integers and
+    # whole floats take the checked path. Both must give the same float, bit for bit.
+    schedule = SCHEDULES[kind]()
+    for k in [0, 1, 4, 5, 6, 9, 10, 11, 49, 50, 51, 1000, 2**53 + 1]:
+        value = schedule(k)
+        assert type(value) is float
+        assert value == schedule(np.int64(k)) == schedule(float(k)), (k, value)
+    assert schedule(10**300) == schedule(1e300)
+    for bad in (-1, True, 10**400):
+        with pytest.raises(ValueError, match=r"^k must be an integer >= 0"):
+            schedule(bad)
