@@ -26,9 +26,11 @@ measured, and the slowest CPU time of the previous redraw (a new figure + panel 
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 # One BLAS thread, before numpy is imported, as the table says: the CPU time of the
@@ -43,7 +45,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from explorer_sliders import corner_points, live_sliders
-from results_file import describe_machine, write_section
+from results_file import cpu_counters, describe_machine, steal_percent, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -53,7 +55,7 @@ import sphinx_scrubber  # noqa: E402  (the scrubbers' specs, as the book build r
 from optimlib_book import plot, widgets  # noqa: E402
 
 BUDGET_MS = 200.0
-SWEEPS = 3  # passes over each grid
+SWEEPS = 5  # passes over each grid
 
 
 def explorer_specs(notebook: Path) -> list:
@@ -94,23 +96,29 @@ def measure(spec, corners: list[dict]) -> dict:
     points = sphinx_scrubber.grid_points(spec.grid)
     canvas = widgets.Canvas(panel, *spec.size, **fixed)
     redraw(canvas, points[0])  # warm: imports, font cache, the explorer's first drawing
-    redraw_from_scratch(panel, spec.size, points[0], fixed)
     # SWEEPS passes over the grid in the slider's order (each redraw follows the one a
-    # student would have made before it), then over the live sliders' corners; per point,
-    # the median of the passes, so that one redraw stretched by another job does not
-    # decide the slowest time. The reference has its own sweep after the explorer's in
-    # each pass: drawn between two slider changes, its other figure evicted the
-    # explorer's entries from matplotlib's caches of parsed mathtext and text sizes,
-    # which nothing does in a student's kernel (chapter 8's slowest setting: 348 ms of
-    # CPU interleaved, under 200 ms alone).
+    # student would have made before it), each followed by the live sliders' corners;
+    # per point, the median of the passes, so that one redraw stretched by another job
+    # does not decide the slowest time. The reference is timed after all of them: drawn
+    # between two slider changes, its other figures evicted the explorer's entries from
+    # matplotlib's caches of parsed mathtext and text sizes, which nothing does in a
+    # student's kernel (chapter 8's slowest setting: 348 ms of CPU interleaved, under
+    # 200 ms alone).
     load = os.getloadavg()[0]
-    samples, corner_samples = [], []
+    changes, corner_samples = [], []
     for _ in range(SWEEPS):
-        changes = [redraw(canvas, point) for point in points]
-        references = [redraw_from_scratch(panel, spec.size, p, fixed) for p in points]
-        for (wall, cpu), reference in zip(changes, references, strict=True):
-            samples.append((wall * 1e3, cpu * 1e3, reference * 1e3))
+        changes += [redraw(canvas, point) for point in points]
         corner_samples.append([redraw(canvas, point)[1] * 1e3 for point in corners])
+    redraw_from_scratch(panel, spec.size, points[0], fixed)  # warm
+    references = [
+        redraw_from_scratch(panel, spec.size, point, fixed)
+        for _ in range(SWEEPS)
+        for point in points
+    ]
+    samples = [
+        (wall * 1e3, cpu * 1e3, reference * 1e3)
+        for (wall, cpu), reference in zip(changes, references, strict=True)
+    ]
     per_point = np.median(np.array(samples).reshape(SWEEPS, len(points), 3), axis=0)
     walls, cpus, references = per_point.T
     per_corner = np.median(np.array(corner_samples), axis=0)
@@ -129,26 +137,41 @@ def measure(spec, corners: list[dict]) -> dict:
     }
 
 
+def measure_notebook(notebook: Path) -> list[tuple]:
+    """(spec, measurements) for each explorer of ``notebook``, in the book's style."""
+    with plot.style():
+        return [
+            (spec, measure(spec, corner_points(live_sliders(notebook, spec.grid))))
+            for spec in explorer_specs(notebook)
+        ]
+
+
 def main(chapters: list[str]) -> int:
     rows, slow = [], []
     load_start = os.getloadavg()[0]
     notebooks = sorted((ROOT / "book").glob("[0-9]*.ipynb"))
     if chapters:
         notebooks = [nb for nb in notebooks if nb.stem.startswith(tuple(chapters))]
-    with plot.style():
-        for notebook in notebooks:
-            for spec in explorer_specs(notebook):
-                corners = corner_points(live_sliders(notebook, spec.grid))
-                m = measure(spec, corners)
-                rows.append(
-                    f"| `{notebook.stem}` | `{spec.panel}` | {m['points']} | "
-                    f"{m['cpu_median']:.0f} | {m['cpu_max']:.0f} | {m['wall_max']:.0f} | "
-                    f"{m['corners']} | {m['corner_max']:.0f} | {m['corner_slowest']} | "
-                    f"{m['load']:.1f} | {m['reference_max']:.0f} | {m['ratio']:.2f} |"
-                )
-                print(rows[-1], flush=True)
-                if max(m["cpu_max"], m["corner_max"]) > BUDGET_MS:
-                    slow.append(spec.panel)
+    # Each notebook's explorers in a fresh process, as a student's kernel runs one
+    # chapter: measured one after another in one process, the later explorers ran
+    # slower than alone (chapter 11's median redraw: 149 ms of CPU, 93 ms alone).
+    spawn = multiprocessing.get_context("spawn")
+    for notebook in notebooks:
+        counters = cpu_counters()
+        with ProcessPoolExecutor(1, mp_context=spawn) as process:
+            measured = process.submit(measure_notebook, notebook).result()
+        steal = steal_percent(counters, cpu_counters())
+        for spec, m in measured:
+            rows.append(
+                f"| `{notebook.stem}` | `{spec.panel}` | {m['points']} | "
+                f"{m['cpu_median']:.0f} | {m['cpu_max']:.0f} | {m['wall_max']:.0f} | "
+                f"{m['corners']} | {m['corner_max']:.0f} | {m['corner_slowest']} | "
+                f"{m['load']:.1f} | {'n/a' if steal is None else f'{steal:.0f}'} | "
+                f"{m['reference_max']:.0f} | {m['ratio']:.2f} |"
+            )
+            print(rows[-1], flush=True)
+            if max(m["cpu_max"], m["corner_max"]) > BUDGET_MS:
+                slow.append(spec.panel)
     if slow:
         print(f"over {BUDGET_MS:.0f} ms of CPU: {', '.join(slow)}", file=sys.stderr)
     if chapters:  # a partial run: printed, not written
@@ -166,16 +189,20 @@ def main(chapters: list[str]) -> int:
         "the chapter's scrubber grid (every chapter with a live explorer has one), in",
         f"{SWEEPS} passes, the median of the passes per point; then, in the same passes, at",
         "the live sliders' corners (the explorer's start and every combination of its",
-        "sliders' ends, read from the explorer cell: where a student can push it). CPU",
-        "time of the benchmark's process, which the budget is checked against; the load",
-        "average is the one-minute average while that explorer was measured. Reference:",
+        "sliders' ends, read from the explorer cell: where a student can push it). Each",
+        "chapter in a fresh process, as a student's kernel runs one. CPU time of that",
+        "process, which the budget is checked against; the load average is the one-minute",
+        "average while that explorer was measured; steal is the share of this virtual",
+        "machine's CPU time the host gave to others meanwhile (/proc/stat): CPU times",
+        "here rose by half while it was a few per cent. Reference:",
         "the previous redraw (a new figure, the panel, `savefig`) at the same points in",
         "the same run; ratio = total CPU time of the explorer / of the reference.",
         f"Budget: {BUDGET_MS:.0f} ms of CPU.",
         "",
         "| notebook | panel | settings | median CPU ms | slowest CPU ms | slowest wall ms "
-        "| corners | slowest corner CPU ms | at | load | reference slowest CPU ms | ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| corners | slowest corner CPU ms | at | load | steal % | reference slowest CPU ms "
+        "| ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
         *rows,
         "",
         f"Over {BUDGET_MS:.0f} ms of CPU in this run: "

@@ -57,3 +57,24 @@ def describe_machine(extra: str = "") -> str:
         f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
         f"numpy {np.__version__}{extra}"
     )
+
+
+def cpu_counters() -> tuple[int, int] | None:
+    """(steal, total) CPU time in ticks since boot, from /proc/stat, or None elsewhere.
+
+    Steal is time the hypervisor gave this virtual machine's CPUs to others: while it
+    rises, every measured CPU time here rises with it (shared caches, slower cores).
+    """
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+def steal_percent(before, after) -> float | None:
+    """The share of CPU time stolen between two :func:`cpu_counters` readings, in %."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
