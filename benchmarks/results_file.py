@@ -62,8 +62,8 @@ def describe_machine(extra: str = "") -> str:
 def cpu_counters() -> tuple[int, int] | None:
     """(steal, total) CPU time in ticks since boot, from /proc/stat, or None elsewhere.
 
-    Steal is time the hypervisor gave this virtual machine's CPUs to others: while it
-    rises, every measured CPU time here rises with it (shared caches, slower cores).
+    Steal is time the hypervisor gave this virtual machine's CPUs to others, which a
+    benchmark's CPU times cannot see directly: it is reported beside them.
     """
     try:
         fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
