@@ -127,17 +127,22 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4
 
 
 def thin_log_ticks(ax, decades: float = 3.0):
-    """No minor ticks on a log axis of ``ax`` that spans more than ``decades`` decades.
+    """No minor ticks on a log axis of ``ax`` that spans more than ``decades`` decades
+    and shows at least two labelled ones.
 
     Over many decades the eight unlabelled minor ticks a decade add nothing a reader
     uses (the labelled decades carry the scale), but each is a tick object with two
     labels that matplotlib builds, measures for the layout and draws: on a log-log
     panel they were a third of a live explorer's redraw. Narrower log axes keep their
-    minor ticks, which there carry labels (2 x 10^k, 5 x 10^k).
+    minor ticks, which there carry labels (2 x 10^k, 5 x 10^k), and so does an axis
+    with a single decade in view, which the marks alone make readable.
     """
     for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-        wide = min(low, high) > 0 and abs(np.log10(high / low)) > decades
-        if axis.get_scale() == "log" and wide:
+        if axis.get_scale() != "log" or min(low, high) <= 0:
+            continue
+        low, high = sorted((low, high))
+        labelled = [v for v in axis.major.locator() if low <= v <= high]
+        if np.log10(high / low) > decades and len(labelled) >= 2:
             axis.set_minor_locator(mpl.ticker.NullLocator())
     return ax
 

@@ -117,19 +117,25 @@ def test_wide_log_axes_lose_their_minor_ticks_narrow_ones_keep_them():
 
 
 def test_an_explorer_frame_keeps_only_minor_ticks_that_carry_labels():
-    """Live frames drop the bare minor ticks of a log axis over more than a decade (where
-    matplotlib labels none); a narrower axis keeps its labelled ones (2 x 10^k, ...)."""
+    """Live frames drop the bare minor ticks of a log axis over more than a decade with
+    two labelled decades or more; an axis with one labelled decade keeps its marks, and
+    minor ticks that matplotlib labels (2 x 10^k, ...) are never dropped."""
 
-    def panel(ax, top):
-        ax.semilogy([0.0, 1.0], [1.0, top])
+    def panel(ax, bottom, top):
+        ax.semilogy([0.0, 1.0], [bottom, top])
+
+    def minor_labels(axis):
+        return [t.get_text() for t in axis.get_minorticklabels() if t.get_text()]
 
     canvas = widgets.Canvas(panel)
-    for top, kept in ((50.0, False), (5.0, True)):
-        canvas(top=top)
-        axis = canvas.figure.axes[0].yaxis
-        labels = [t.get_text() for t in axis.get_minorticklabels() if t.get_text()]
-        assert (len(axis.get_minorticklocs()) > 0) == kept
-        assert bool(labels) == kept
+    # 1 to 50: decades 1 and 10 labelled; 0.03 to 0.5: only 0.1; 1 to 5: labelled minors
+    for bottom, top, kept in ((1.0, 50.0, False), (0.03, 0.5, True), (1.0, 5.0, True)):
+        canvas(bottom=bottom, top=top)
+        assert (len(canvas.figure.axes[0].yaxis.get_minorticklocs()) > 0) == kept
+        plain = matplotlib.figure.Figure()
+        panel(plain.add_subplot(), bottom, top)
+        plain.canvas.draw()
+        assert kept or not minor_labels(plain.axes[0].yaxis)
 
 
 def test_the_explorer_swaps_its_image_when_a_slider_moves():
