@@ -184,7 +184,7 @@ def main(chapters: list[str]) -> int:
         "is shared: other jobs stretch wall-clock times, and CPU times less).",
         "A slider change redraws the explorer's figure (`widgets.Canvas`: one reused",
         "figure, layout recomputed only when what stands out of the frame changes, no",
-        "minor ticks on log axes over more than a decade, where matplotlib labels none)",
+        "bare minor ticks on log axes over more than a decade with two decades labelled)",
         "and encodes its PNG (Agg); timed at every point of",
         "the chapter's scrubber grid (every chapter with a live explorer has one), in",
         f"{SWEEPS} passes, the median of the passes per point; then, in the same passes, at",

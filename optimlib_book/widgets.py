@@ -112,9 +112,10 @@ class Canvas:
         figure.clear()
         result = self.panel(figure.add_subplot(), **values, **self.fixed)
         for ax in figure.axes:
-            # Over more than a decade matplotlib labels no minor tick of a log axis: the
-            # bare marks are tick objects built, measured and drawn on every change (a
-            # third of chapter 9's redraw); the static figures keep them up to 3 decades.
+            # Over more than a decade with two labelled decades the minor ticks of a log
+            # axis carry no labels: the bare marks are tick objects built, measured and
+            # drawn on every change (a third of chapter 9's redraw); the static figures
+            # keep them up to 3 decades.
             plot.thin_log_ticks(ax, decades=1.0)
         last_key, positions = self._layout
         # where the panel put them, and whether they take part in the layout
