@@ -498,15 +498,19 @@ def panel(ax, lr: float = 1e-2, task: str = "mlp", data=None) -> dict:
     i = int(np.argmin(np.abs(np.log10(lrs) - math.log10(lr))))
     values = {name: _medians(e["tune"])[i] for name, e in entries.items()}
     ranking = sorted(values, key=lambda name: (values[name], list(entries).index(name)))
-    finite = [v for v in values.values() if np.isfinite(v)]
-    top = 30 * max(max(finite) if finite else 1.0, FLOOR)
-    left = max(min(finite) / 10 if finite else FLOOR, FLOOR)
+    tol = data["tasks"][task]["tol"]
+    shown = [v for v in values.values() if np.isfinite(v)] + [tol]
+    # Both ends at whole decades, the left one at least a decade below the best bar: two
+    # or more labelled decades, so matplotlib labels no minor tick (over one decade it
+    # labels 2, 3, 4 and 6 x 10^k, whose labels ran into each other).
+    left = 10.0 ** math.floor(math.log10(max(min(shown) / 10, FLOOR)))
+    right = 10.0 ** math.ceil(math.log10(1.1 * max(shown)))
     for y, name in enumerate(ranking):
         value, style = values[name], _style(name)
         ok = np.isfinite(value)
-        ax.barh(
+        ax.barh(  # a diverged method's bar runs off the right end
             y,
-            max(value, left) - left if ok else top - left,
+            max(value, left) - left if ok else right - left,
             left=left,
             color=style["color"] if ok else "white",
             edgecolor=style["color"],
@@ -517,7 +521,8 @@ def panel(ax, lr: float = 1e-2, task: str = "mlp", data=None) -> dict:
     )
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.axvline(data["tasks"][task]["tol"], color="0.4", linestyle="--", linewidth=1)
+    ax.set_xlim(left, right)
+    ax.axvline(tol, color="0.4", linestyle="--", linewidth=1)
     ax.set_xlabel(f"median final {_ylabel(data, task).split(' ')[0]} at ε = {lrs[i]:.3g}")
     thin_log_ticks(ax)
     return {

@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 import optimlib as ol
 from optimlib import compare
@@ -90,6 +92,31 @@ def test_panel_ranks_optimizers_at_one_lr(ax):
     ]:
         with pytest.raises(ValueError, match=name):
             hh.panel(ax, **kwargs)
+
+
+@pytest.mark.parametrize("lr", [*hh.load()["config"]["lrs"], "small sweep"])
+def test_panel_axis_runs_between_decades_and_labels_no_minor_tick(lr):
+    # Over a decade or less matplotlib labels the minor ticks of a log axis (2, 3, 4 and 6
+    # x 10^k), whose labels overlapped into one unreadable row on chapter 9's frames.
+    data, kwargs = (
+        (DATA, {"lr": 1.0, "task": "q"}) if lr == "small sweep" else (hh.load(), {"lr": lr})
+    )
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    out = hh.panel(ax, data=data, **kwargs)
+    fig.canvas.draw()
+    left, right = ax.get_xlim()
+    decades = np.log10([left, right])
+    assert (
+        np.allclose(decades, np.round(decades), rtol=0, atol=1e-12) and decades[1] - decades[0] >= 1
+    )
+    finite = [v for v in out["values"].values() if np.isfinite(v)]
+    assert left <= min(finite) / 10 and max(finite) <= right  # every bar ends inside
+    assert [t.get_text() for t in ax.xaxis.get_ticklabels(minor=True) if t.get_text()] == []
+    for name, bar in zip(out["ranking"], ax.patches, strict=True):  # drawn in ranking order
+        if not np.isfinite(out["values"][name]):
+            assert bar.get_x() + bar.get_width() == pytest.approx(right)  # diverged: off the end
 
 
 def test_steps_table_is_markdown_with_one_row_per_optimizer():
