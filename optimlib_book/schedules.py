@@ -110,12 +110,19 @@ class Runs:
 def _distinct_indices(rng, N: int, runs: int, m: int) -> np.ndarray:
     """For each run, m distinct indices in 0..N-1, uniformly at random: shape (runs, m).
 
-    Rows of m independent uniform draws are redrawn until they hold no repeat, which is
-    exactly uniform over m-subsets and cheap when m^2 is small next to N; otherwise
-    the m smallest of N uniform keys per row.
+    Three exact samplers, each used where it is cheapest: rows of m draws redrawn until
+    they hold no repeat (most rows pass when m^2 is small next to N); the first m
+    distinct values of a longer row of draws; the m smallest of N uniform keys.
     """
-    if m * (m - 1) > 2 * N:
-        return rng.random((runs, N)).argpartition(m - 1, axis=1)[:, :m]
+    if m * (m - 1) <= N:  # a row has no repeat with probability > e^(-1/2)
+        return _redrawn_until_distinct(rng, N, runs, m)
+    if 10 * m <= N:
+        return _first_distinct(rng, N, runs, m)
+    return rng.random((runs, N)).argpartition(m - 1, axis=1)[:, :m]
+
+
+def _redrawn_until_distinct(rng, N: int, runs: int, m: int) -> np.ndarray:
+    """Rows of m uniform draws, each redrawn until it holds no repeat."""
     idx = rng.integers(N, size=(runs, m))
     redrawn = np.arange(runs)  # the rows still to check
     while True:
@@ -124,6 +131,31 @@ def _distinct_indices(rng, N: int, runs: int, m: int) -> np.ndarray:
         if not redrawn.size:
             return idx
         idx[redrawn] = rng.integers(N, size=(redrawn.size, m))
+
+
+def _first_distinct(rng, N: int, runs: int, m: int) -> np.ndarray:
+    """The first m distinct values of each row of uniform draws: each new value is
+    uniform over those not yet drawn, which is sampling without replacement.
+
+    A row holds m + m^2/N + 8 draws, a few more than the repeats it is expected to hold
+    (about m^2 / 2N); a row with fewer than m distinct values is drawn again whole,
+    which leaves the rest uniform (whether a row is kept does not depend on which
+    values it holds, only on which of its draws repeat).
+    """
+    width = m + -(-m * m // N) + 8
+    out = np.empty((runs, m), dtype=np.int64)
+    todo = np.arange(runs)  # the rows still to fill
+    while todo.size:
+        draws = rng.integers(N, size=(todo.size, width))
+        order = np.argsort(draws, axis=1, kind="stable")  # a value's first draw first
+        ordered = np.take_along_axis(draws, order, axis=1)
+        first = np.ones_like(draws, dtype=bool)
+        np.put_along_axis(first, order[:, 1:], ordered[:, 1:] != ordered[:, :-1], axis=1)
+        full = first.sum(axis=1) >= m
+        first &= np.cumsum(first, axis=1) <= m  # the first m of them
+        out[todo[full]] = draws[full][first[full]].reshape(-1, m)
+        todo = todo[~full]
+    return out
 
 
 def _record_steps(steps: int, record) -> np.ndarray:
