@@ -148,12 +148,18 @@ def panel(ax, N: int = 20, noise_std: float = 0.5, d: int = 40, seeds: int = 20,
         ax.axhline(bayes, color="0.3", linestyle=":", linewidth=1.2, label="Bayes risk")
     if d >= N:  # the threshold p = N lies on the plot
         ax.axvline(N, color="0.5", linestyle="--", linewidth=1.0)
+        # The note goes right of the line where it has room (the explorer's width: 15%
+        # of the frame), else left of it: inside the frame, which keeps the layout.
+        low, high = ax.get_xlim()
+        right = (N - low) / (high - low) < 0.85
         ax.annotate(
             f"p = N = {N}\ninterpolates",
             (N, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(4, -4),
+            xytext=(4 if right else -4, -4),
             textcoords="offset points",
+            ha="left" if right else "right",
+            multialignment="left" if right else "right",
             va="top",
             fontsize=8.5,
             color="0.3",

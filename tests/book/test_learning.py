@@ -82,6 +82,24 @@ def test_panel_without_noise_or_threshold(ax):
     assert np.all(np.isfinite(result["risk"]))
 
 
+@pytest.mark.parametrize("N", [5, 20, 36, 40])
+def test_the_threshold_note_stays_inside_the_explorers_frame(N):
+    # Reaching past the frame, the note at N = 40 made the explorer lay the figure out
+    # again (and the plot shrink) whenever N got there.
+    from optimlib_book import plot, widgets
+
+    with plot.style():
+        canvas = widgets.Canvas(learning.panel, width=7.0, height=4.2, seeds=4)
+        canvas(N=N, noise_std=0.5)
+    ax = canvas.figure.axes[0]
+    (note,) = ax.texts
+    renderer = canvas.figure.canvas.get_renderer()
+    frame, box = ax.get_window_extent(renderer), note.get_window_extent(renderer)
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+    line = ax.transData.transform((N, 1))[0]
+    assert box.x0 > line if N <= 30 else box.x1 < line  # right of the line where it fits
+
+
 def test_excess_risk_matches_direct_fits_and_the_exact_expectation():
     study = learning.compute_excess_risk([12, 40], d=3, sigma=0.5, seeds=30, seed=4)
     assert study.excess.shape == study.gap.shape == (2, 30) and study.seeds == 30
