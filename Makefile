@@ -30,16 +30,17 @@ OTHER_CPU = NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python tools/other_cpu.py)"
 FLOORS_PYTHON ?= $(firstword $(shell command -v python3.11) python3)
 NEWEST_PYTHON ?= $(firstword $(shell command -v python3.13 >/dev/null 2>&1 && python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 
-.PHONY: book test lint unit nbval other-cpu book-strict browser compat floors newest standalone \
-	bench data lab clean help
+.PHONY: book test lint unit nbval other-cpu other-cpu-unit book-strict browser compat floors \
+	newest standalone bench data lab clean help
 
 help:
 	@echo "make book   build the book into _build/html/ (creates .venv)"
-	@echo "make test   lint, unit tests, both again with another CPU's numpy rounding (with"
-	@echo "            nbval), warning-free book build whose execution is compared with the"
-	@echo "            stored outputs as nbval does, every page checked offline"
-	@echo "make compat the unit tests and nbval with the floor versions (Python 3.11) and the"
-	@echo "            newest (Python 3.13); every chapter run alone with only the wheel"
+	@echo "make test   lint, unit tests, again with another CPU's numpy rounding, warning-free"
+	@echo "            book build executed with that rounding and compared with the stored"
+	@echo "            outputs as nbval does, every page checked offline"
+	@echo "make compat the unit tests with the floor versions (Python 3.11) and the newest"
+	@echo "            (Python 3.13), nbval with the newest; every chapter run alone with"
+	@echo "            only the wheel at the floor versions, compared with the stored outputs"
 	@echo "make lab    open the chapters in JupyterLab with optimlib installed"
 	@echo "make bench  optimlib vs torch.optim, and the book's execution times: benchmarks/RESULTS.md"
 	@echo "make data   re-run chapter 9's tuning sweep (~20 min) into the book package's data file"
@@ -74,10 +75,13 @@ book: $(BOOK_DEPS) $(OFFLINE)
 	$(BIN)/python tools/build_book.py . $(JB_FLAGS)
 	@echo "The book is in _build/html/ (open _build/html/index.html)."
 
-# The native nbval pass is the strict build's: it executes every chapter on this machine,
-# and tools/compare_executed.py compares what it ran with the stored outputs as nbval does
-# (`make nbval` runs nbval itself, e.g. without building).
-test: lint unit other-cpu book-strict browser
+# make test executes every chapter once: the strict build runs them with another CPU's
+# rounding (numpy's SIMD loops off, OTHER_CPU) and tools/compare_executed.py compares what
+# they printed with the stored outputs as nbval does. This machine's own rounding runs
+# the chapters in make compat (newest: nbval; standalone: each alone, compared); `make
+# nbval` and `make other-cpu` run nbval itself, e.g. without building.
+test: BOOK_ROUNDING = $(OTHER_CPU)
+test: lint unit other-cpu-unit book-strict browser
 
 lint: $(DEV_DEPS)
 	$(BIN)/ruff check .
@@ -95,23 +99,28 @@ nbval: $(DEV_DEPS)
 # CPU's rounding. The site, scrubber and file checks under tests/ compute nothing that
 # rounding could change, and a rounding difference shows in any random example, so the
 # properties run with a fifth of their examples (the other-cpu profile, tests/conftest.py).
-other-cpu: $(DEV_DEPS)
+other-cpu: other-cpu-unit
+	$(OTHER_CPU) $(BIN)/python -m pytest book $(NBVAL_FLAGS) -q
+
+other-cpu-unit: $(DEV_DEPS)
 	@echo "other-cpu: $(OTHER_CPU)"
 	$(OTHER_CPU) $(BIN)/python -m pytest tests/optimlib tests/book -q -n 2 -p no:cacheprovider \
 	  --hypothesis-profile=other-cpu
-	$(OTHER_CPU) $(BIN)/python -m pytest book $(NBVAL_FLAGS) -q
 
-# Each builds its environment from nothing (not .venv) and runs the unit tests and nbval;
-# standalone runs every chapter alone, as on Colab or a hub: the wheel and its extras only.
-compat: floors newest standalone
+# Each builds its environments from nothing (not .venv). These runs check that the other
+# versions work, which any example shows: the properties run with a fifth of their
+# examples (make unit runs them all). floors runs the unit tests, then every chapter
+# alone from the wheel under the same floor versions (standalone), compared with the
+# stored outputs; newest runs the unit tests and nbval.
+compat: floors newest
 
 floors:
 	rm -rf .venv-floors && $(FLOORS_PYTHON) -m venv .venv-floors
 	.venv-floors/bin/python -m pip install --quiet --no-compile --upgrade pip
 	.venv-floors/bin/python -m pip install --quiet --no-compile -c requirements-floors.txt -r requirements-dev.txt
 	.venv-floors/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
-	.venv-floors/bin/python -m pytest tests -q -n 2 -p no:cacheprovider
-	.venv-floors/bin/python -m pytest book $(NBVAL_FLAGS) -q
+	.venv-floors/bin/python -m pytest tests -q -n 2 -p no:cacheprovider --hypothesis-profile=other-cpu
+	$(MAKE) standalone COMPARE_PYTHON=.venv-floors/bin/python
 
 # torch has no CPU-only wheel for this Python on the package index (only a multi-GB CUDA
 # build): the tests that compare with torch skip here and run in .venv and floors.
@@ -123,20 +132,27 @@ newest:
 	  -r .venv-newest/test-tools.txt
 	.venv-newest/bin/python --version
 	.venv-newest/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
-	.venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider
+	.venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider --hypothesis-profile=other-cpu
 	.venv-newest/bin/python -m pytest book $(NBVAL_FLAGS) -q
 
+# Every chapter alone, as on Colab or a hub: the wheel and its extras only, at the floor
+# versions (an old image's), then its outputs compared with the stored ones as nbval
+# does, by a Python that has nbval (COMPARE_PYTHON; the student's environment has none).
+COMPARE_PYTHON ?= $(BIN)/python
 standalone:
-	rm -rf .venv-standalone _build/wheel && $(FLOORS_PYTHON) -m venv .venv-standalone
+	rm -rf .venv-standalone _build/wheel _build/standalone && $(FLOORS_PYTHON) -m venv .venv-standalone
 	.venv-standalone/bin/python -m pip install --quiet --no-compile --upgrade pip
 	.venv-standalone/bin/python -m pip wheel --quiet --no-deps --wheel-dir _build/wheel .
-	.venv-standalone/bin/python -m pip install --quiet --no-compile "$$(ls _build/wheel/optimlib-*.whl)[book]" \
-	  "$$(grep '^ipykernel' requirements.txt)" nbclient
-	.venv-standalone/bin/python tools/run_alone.py $$(ls book/[0-9]*.ipynb)
+	.venv-standalone/bin/python -m pip install --quiet --no-compile -c requirements-floors.txt \
+	  "$$(ls _build/wheel/optimlib-*.whl)[book]" "$$(grep '^ipykernel' requirements.txt)" nbclient
+	.venv-standalone/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel) '
+	.venv-standalone/bin/python tools/run_alone.py --executed _build/standalone $$(ls book/[0-9]*.ipynb)
+	$(COMPARE_PYTHON) tools/compare_executed.py --sanitize-with book/sanitize.cfg book _build/standalone
 
+# BOOK_ROUNDING: empty (this machine's rounding) unless make test sets it, as above.
 book-strict: $(DEV_DEPS) $(OFFLINE)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	$(BIN)/python tools/build_book.py . $(JB_FLAGS)
+	$(BOOK_ROUNDING) $(BIN)/python tools/build_book.py . $(JB_FLAGS)
 	$(BIN)/python tools/compare_executed.py --sanitize-with book/sanitize.cfg book _build/jupyter_execute/book
 
 # Every page of the built book in headless Chromium with no network (system Chromium:

@@ -116,6 +116,16 @@ def test_a_glue_record_the_build_did_not_make_is_reported(tmp_path):
     assert any("gap, renamed" in failure for failure in failures)
 
 
+def test_a_chapter_run_alone_keeps_its_glue_in_place_and_is_compared_there(tmp_path):
+    # tools/run_alone.py executes with nbclient, which writes no glue.json
+    assert differences(tmp_path, chapter(), chapter()) == []
+    (failure,) = differences(tmp_path, chapter(), chapter(glued="0.31"))
+    assert "Cell 1" in failure and "0.31" in failure
+    executed, _ = build_copy(chapter())  # glue missing from its cell, and no glue.json
+    (failure,) = differences(tmp_path, chapter(), executed)
+    assert "Cell 1" in failure
+
+
 def test_cells_nbval_ignores_are_ignored(tmp_path):
     stored = notebook(("explore()", [stdout("slider at 3\n")], ["nbval-ignore-output"]))
     executed = notebook(("explore()", [stdout("slider at 4\n")], ["nbval-ignore-output"]))

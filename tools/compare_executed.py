@@ -2,6 +2,8 @@
 
     python tools/compare_executed.py [--sanitize-with book/sanitize.cfg] STORED_DIR EXECUTED_DIR
 
+(Also the chapters that ``tools/run_alone.py --executed`` ran, each alone: ``make standalone``.)
+
 The book build executes every chapter afresh (``execute_notebooks: force``) and keeps
 what it ran in ``_build/jupyter_execute/``. Comparing those outputs with the stored ones
 is the check ``pytest --nbval`` makes on this machine, without running every notebook a
@@ -136,13 +138,14 @@ def compare_notebook(stored_path: Path, executed_path: Path, patterns: OrderedDi
     stored = nbformat.read(stored_path, as_version=4)
     executed = nbformat.read(executed_path, as_version=4)
     glue_path = executed_path.with_suffix(".glue.json")
-    records = json.loads(glue_path.read_text()) if glue_path.exists() else {}
+    # myst-nb keeps glue records apart; a notebook executed by nbclient keeps them in place
+    records = json.loads(glue_path.read_text()) if glue_path.exists() else None
     stored_cells = [c for c in stored.cells if c.cell_type == "code"]
     executed_cells = [c for c in executed.cells if c.cell_type == "code"]
     if [c.source for c in stored_cells] != [c.source for c in executed_cells]:
         return [f"{executed_path}: its code cells are not those of {stored_path}"]
     failures = []
-    if unmatched := restore_glue(stored_cells, executed_cells, records):
+    if records is not None and (unmatched := restore_glue(stored_cells, executed_cells, records)):
         failures.append(f"{stored_path}: glued on one side only: {', '.join(unmatched)}")
     for number, (reference, fresh) in enumerate(zip(stored_cells, executed_cells, strict=True)):
         nodeid = f"{stored_path}::Cell {number}"
