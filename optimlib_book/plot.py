@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager
-from itertools import cycle
+from itertools import cycle, pairwise
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -33,6 +33,7 @@ __all__ = [
     "convergence",
     "figure",
     "mark_divergence",
+    "overlapping_tick_labels",
     "schedule_sums",
     "style",
     "thin_log_ticks",
@@ -146,6 +147,40 @@ def thin_log_ticks(ax, decades: float = 3.0):
         if sum(low <= v <= high for v in axis.major.locator()) >= 2:  # labelled decades
             axis.set_minor_locator(mpl.ticker.NullLocator())
     return ax
+
+
+def overlapping_tick_labels(fig, gap: float = 1.0) -> list[str]:
+    """The pairs of tick labels of ``fig`` that run into each other, as "left | right".
+
+    Checks each axis's visible, non-empty labels (major and minor) in view, on each side
+    of the axes, after a draw of ``fig``: neighbours along the axis must be at least
+    ``gap`` pixels apart. Over a decade or less, for one, matplotlib labels a log axis's
+    minor ticks (2 x 10^k, 3 x 10^k, ...), and on a narrow panel they overlap in a row.
+    """
+    renderer = fig.canvas.get_renderer()
+    found = []
+    for ax in fig.axes:
+        for axis, along in ((ax.xaxis, 0), (ax.yaxis, 1)):
+            low, high = sorted(axis.get_view_interval())
+            ticks = [
+                t
+                for t in (*axis.get_major_ticks(), *axis.get_minor_ticks())
+                if low <= t.get_loc() <= high
+            ]
+            for side in ("label1", "label2"):  # below and above (left and right): apart
+                labels = [getattr(t, side) for t in ticks]
+                boxes = sorted(
+                    (
+                        (label.get_window_extent(renderer).get_points()[:, along], label.get_text())
+                        for label in labels
+                        if label.get_visible() and label.get_text()
+                    ),
+                    key=lambda box: box[0][0],
+                )
+                for (first, a), (second, b) in pairwise(boxes):
+                    if second[0] - first[1] < gap:
+                        found.append(f"{a} | {b}")
+    return found
 
 
 def _style_cycle():

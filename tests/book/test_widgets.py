@@ -12,9 +12,10 @@ import io
 
 import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from optimlib_book import batch_norm, gradient_descent, initialization, learning, plot, widgets
+from optimlib_book import batch_norm, gradient_descent, initialization, plot, widgets
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -87,20 +88,53 @@ def test_labels_as_deep_as_before_keep_the_layout_other_ones_do_not():
 
 
 def test_a_text_reaching_out_of_the_frame_counts_with_its_place():
-    """Chapter 3 marks p = N with a text that reaches past the frame's right side when
-    N = 40 (the layout widens the margin) and stays inside for smaller N: a layout made
-    for one must not be reused for the other. (Which moves reuse a layout depends on
-    matplotlib's text metrics: 3.9 measures mathtext labels in fractions of a pixel.)"""
-    settings = [
-        {"N": 40, "noise_std": 0.05},
-        {"N": 40, "noise_std": 2.0},
-        {"N": 20, "noise_std": 0.5},
-        {"N": 5, "noise_std": 2.0},
-        {"N": 40, "noise_std": 0.5},
-    ]
+    """A note that reaches past the frame's right side widens the margin constrained
+    layout leaves there: a layout made with it must not be reused without it, nor the
+    other way round."""
+
+    def panel(ax, x):
+        ax.plot([0.0, 1.0], [0.0, 1.0])
+        ax.annotate(
+            "a note",
+            (x, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -4),
+            textcoords="offset points",
+            va="top",
+        )
+
     with plot.style():
-        canvas = widgets.Canvas(learning.panel, 7.0, 4.2)
-        _walk(canvas, lambda: widgets.Canvas(learning.panel, 7.0, 4.2), settings)
+        canvas, keys = widgets.Canvas(panel), []
+        for x in (1.0, 0.2, 1.0):  # each frame the fresh layout's (_walk)
+            _walk(canvas, lambda: widgets.Canvas(panel), [{"x": x}])
+            keys.append(canvas._layout[0])
+    assert keys[0] != keys[1] and keys[2] == keys[0]
+
+
+def test_explorer_frames_have_no_overlapping_tick_labels():
+    # Chapter 9's start frame labelled the minor ticks of a log axis over one decade,
+    # and the labels ran into each other (before its axis ran between whole decades).
+    from optimlib_book import head_to_head
+
+    data = head_to_head.load()
+    canvas = widgets.Canvas(head_to_head.panel, 6.4, 4.2, data=data)
+    for lr in data["config"]["lrs"]:
+        canvas(lr=lr)
+        assert plot.overlapping_tick_labels(canvas.figure) == [], lr
+
+
+def test_overlapping_tick_labels_are_found():
+    fig = matplotlib.figure.Figure(figsize=(4.0, 3.0))
+    FigureCanvasAgg(fig)
+    crowded, spaced = fig.subplots(1, 2)
+    crowded.semilogx([0.064, 0.83], [0.0, 1.0])  # one decade: labelled minor ticks
+    spaced.semilogx([0.01, 1.0], [0.0, 1.0])
+    fig.canvas.draw()
+    found = plot.overlapping_tick_labels(fig)
+    assert found and all("10^{-1}" in pair for pair in found)
+    crowded.remove()
+    fig.canvas.draw()
+    assert plot.overlapping_tick_labels(fig) == []
 
 
 def test_wide_log_axes_lose_their_minor_ticks_narrow_ones_keep_them():
