@@ -137,7 +137,8 @@ newest:
 
 # Every chapter alone, as on Colab or a hub: the wheel and its extras only, at the floor
 # versions (an old image's), then its outputs compared with the stored ones as nbval
-# does, by a Python that has nbval (COMPARE_PYTHON; the student's environment has none).
+# does, by a Python that has nbval (COMPARE_PYTHON; the student's environment has none),
+# without the glue records (glue needs MyST-NB, which a student's environment lacks).
 COMPARE_PYTHON ?= $(BIN)/python
 standalone:
 	rm -rf .venv-standalone _build/wheel _build/standalone && $(FLOORS_PYTHON) -m venv .venv-standalone
@@ -147,7 +148,8 @@ standalone:
 	  "$$(ls _build/wheel/optimlib-*.whl)[book]" "$$(grep '^ipykernel' requirements.txt)" nbclient
 	.venv-standalone/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel) '
 	.venv-standalone/bin/python tools/run_alone.py --executed _build/standalone $$(ls book/[0-9]*.ipynb)
-	$(COMPARE_PYTHON) tools/compare_executed.py --sanitize-with book/sanitize.cfg book _build/standalone
+	$(COMPARE_PYTHON) tools/compare_executed.py --sanitize-with book/sanitize.cfg --without-glue \
+	  book _build/standalone
 
 # BOOK_ROUNDING: empty (this machine's rounding) unless make test sets it, as above.
 book-strict: $(DEV_DEPS) $(OFFLINE)

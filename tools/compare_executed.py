@@ -2,7 +2,9 @@
 
     python tools/compare_executed.py [--sanitize-with book/sanitize.cfg] STORED_DIR EXECUTED_DIR
 
-(Also the chapters that ``tools/run_alone.py --executed`` ran, each alone: ``make standalone``.)
+``--without-glue``: for the chapters ``tools/run_alone.py --executed`` ran, each alone
+where MyST-NB is not installed (``make standalone``), so that ``glue`` recorded nothing:
+the stored glue records are left out of the comparison.
 
 The book build executes every chapter afresh (``execute_notebooks: force``) and keeps
 what it ran in ``_build/jupyter_execute/``. Comparing those outputs with the stored ones
@@ -133,19 +135,23 @@ def spaced_streams(outputs) -> list:
     return outputs
 
 
-def compare_notebook(stored_path: Path, executed_path: Path, patterns: OrderedDict) -> list[str]:
+def compare_notebook(
+    stored_path: Path, executed_path: Path, patterns: OrderedDict, glue: bool = True
+) -> list[str]:
     """nbval's report for each code cell whose executed outputs differ from the stored ones."""
     stored = nbformat.read(stored_path, as_version=4)
     executed = nbformat.read(executed_path, as_version=4)
     glue_path = executed_path.with_suffix(".glue.json")
-    # myst-nb keeps glue records apart; a notebook executed by nbclient keeps them in place
-    records = json.loads(glue_path.read_text()) if glue_path.exists() else None
+    records = json.loads(glue_path.read_text()) if glue_path.exists() else {}
     stored_cells = [c for c in stored.cells if c.cell_type == "code"]
     executed_cells = [c for c in executed.cells if c.cell_type == "code"]
     if [c.source for c in stored_cells] != [c.source for c in executed_cells]:
         return [f"{executed_path}: its code cells are not those of {stored_path}"]
     failures = []
-    if records is not None and (unmatched := restore_glue(stored_cells, executed_cells, records)):
+    if not glue:
+        for cell in stored_cells:
+            cell.outputs = [output for output in cell.outputs if glue_name(output) is None]
+    elif unmatched := restore_glue(stored_cells, executed_cells, records):
         failures.append(f"{stored_path}: glued on one side only: {', '.join(unmatched)}")
     for number, (reference, fresh) in enumerate(zip(stored_cells, executed_cells, strict=True)):
         nodeid = f"{stored_path}::Cell {number}"
@@ -175,6 +181,9 @@ def main(argv=None) -> int:
     parser.add_argument("stored", type=Path, help="folder of the stored notebooks")
     parser.add_argument("executed", type=Path, help="the build's executed copies of them")
     parser.add_argument("--sanitize-with", type=Path, help="nbval's sanitize file")
+    parser.add_argument(
+        "--without-glue", action="store_true", help="executed without MyST-NB: no glue records"
+    )
     args = parser.parse_args(argv)
     patterns = sanitize_patterns(args.sanitize_with)
     stored = sorted(args.stored.glob("*.ipynb"))
@@ -187,11 +196,11 @@ def main(argv=None) -> int:
         if not executed.exists():
             failures.append(f"{path}: the build executed no {executed}")
             continue
-        failures += compare_notebook(path, executed, patterns)
+        failures += compare_notebook(path, executed, patterns, glue=not args.without_glue)
     for failure in failures:
         print(failure, end="\n\n", file=sys.stderr)
     print(
-        f"compared the build's execution of {len(stored)} notebooks with the stored "
+        f"compared {len(stored)} executed notebooks ({args.executed}) with the stored "
         f"outputs: {len(failures)} differ"
     )
     return 1 if failures else 0
