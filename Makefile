@@ -97,15 +97,18 @@ nbval: $(DEV_DEPS)
 
 # The numerical unit tests and nbval once more, with numpy's SIMD loops off: another
 # CPU's rounding. The site, scrubber and file checks under tests/ compute nothing that
-# rounding could change, and a rounding difference shows in any random example, so the
+# rounding could change, nor do the tests of how a figure is drawn and encoded (a reused
+# layout against a fresh one, PNG bytes, stacked copies: each compares two drawings made
+# in one process); a rounding difference shows in any random example, so the
 # properties run with a fifth of their examples (the other-cpu profile, tests/conftest.py).
+DRAWING_TESTS := tests/book/test_widgets.py tests/book/test_png.py tests/book/test_stacked.py
 other-cpu: other-cpu-unit
 	$(OTHER_CPU) $(BIN)/python -m pytest book $(NBVAL_FLAGS) -q
 
 other-cpu-unit: $(DEV_DEPS)
 	@echo "other-cpu: $(OTHER_CPU)"
 	$(OTHER_CPU) $(BIN)/python -m pytest tests/optimlib tests/book -q -n 2 -p no:cacheprovider \
-	  --hypothesis-profile=other-cpu
+	  --hypothesis-profile=other-cpu $(addprefix --ignore=,$(DRAWING_TESTS))
 
 # Each builds its environments from nothing (not .venv). These runs check that the other
 # versions work, which any example shows: the properties run with a fifth of their

@@ -532,6 +532,16 @@ def settle_images(tab: DevTools) -> None:
     tab.evaluate("new Promise((done) => setTimeout(done, 300))")
 
 
+def blank(tab: DevTools, metrics: dict) -> None:
+    """An empty page, then the viewport ``metrics``: a chapter laid out with its formulas
+    takes a second to lay out again at another width (three times a page), an empty
+    page nothing."""
+    tab.events.clear()
+    tab.call("Page.navigate", url="about:blank")
+    tab.wait_for("Page.loadEventFired")
+    tab.call("Emulation.setDeviceMetricsOverride", **metrics)
+
+
 def visit(tab: DevTools, url: str) -> int:
     """Open ``url`` and return the bytes fetched until it settled."""
     tab.events.clear()
@@ -563,7 +573,7 @@ def check_scrubbers(tab: DevTools, count: int, frames_loaded: int) -> list[str]:
 
 def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     report = PageReport(name=url.rsplit("/", 1)[-1])
-    tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
+    blank(tab, DESKTOP)
     tab.call("Network.clearBrowserCache")
     tab.events.clear()
     tab.loader_id = tab.call("Page.navigate", url=url).get("loaderId")
@@ -604,7 +614,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
 
     # A reader's first visit on a phone: what it fetches, and how the page fits.
     # (no cache at all: the desktop visits just put the page's files in memory)
-    tab.call("Emulation.setDeviceMetricsOverride", **PHONE)
+    blank(tab, PHONE)
     tab.call("Network.setCacheDisabled", cacheDisabled=True)
     phone = visit(tab, url)
     tab.call("Network.setCacheDisabled", cacheDisabled=False)
@@ -622,9 +632,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
         f"at phone width ({PHONE['width']} px) content is cut off: {text!r}"
         for text in tab.evaluate(CLIPPED)
     ]
-    tab.call("Emulation.setDeviceMetricsOverride", **DESKTOP)
-    settle_images(tab)  # back at desktop width, pictures fetch their wide image now
-    return report
+    return report  # at phone width: screenshot() and the next page set their own
 
 
 def check_file_page(tab: DevTools, url: str) -> PageReport:
@@ -655,6 +663,7 @@ def check_file_search(tab: DevTools, root: Path, query: str = "momentum") -> lis
 def screenshot(tab: DevTools, metrics: dict, path: Path, height: int, at: str = "") -> None:
     """A screenshot of the viewport, scrolled to the first element matching ``at``."""
     tab.call("Emulation.setDeviceMetricsOverride", **{**metrics, "height": height})
+    settle_images(tab)  # at another width, pictures fetch their image for it
     scroll = f"document.querySelector({at!r})?.scrollIntoView();" if at else "scrollTo(0, 0);"
     tab.evaluate(scroll + "new Promise((done) => setTimeout(done, 300))")
     data = tab.call("Page.captureScreenshot", format="png")["data"]
@@ -695,6 +704,7 @@ def check_pages(
                 for metrics, width in ((DESKTOP, "desktop"), (PHONE, "phone")):
                     path = screenshots / f"{stem}-{width}-scrubber.png"
                     screenshot(tab, metrics, path, 1100, at="figure.scrubber")
+        blank(tab, DESKTOP)
         for page in pages:
             try:
                 file_reports.append(check_file_page(tab, page.as_uri()))
