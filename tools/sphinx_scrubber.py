@@ -184,7 +184,10 @@ def render_frame(spec: Spec, point: Mapping, fixed: Mapping) -> tuple[bytes, str
         axes[0, 0].set_title(setting(point, spec.labels))
         # savefig's pixels in one draw instead of two (optimlib_book.png)
         drawn = figure_png(fig, dpi=FRAME_PIXELS / width, compress_level=1)
+        overlapping = plot.overlapping_tick_labels(fig)
         plt.close(fig)
+    if overlapping:
+        raise ValueError(f"{spec.panel} at {point}: tick labels overlap: {overlapping}")
     # A 256-colour palette with the same pixels' look: about a third of the RGBA size.
     image = Image.open(io.BytesIO(drawn)).convert("RGB")
     small = io.BytesIO()
