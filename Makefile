@@ -143,7 +143,7 @@ newest:
 # does, by a Python that has nbval (COMPARE_PYTHON; the student's environment has none),
 # without the glue records (glue needs MyST-NB, which a student's environment lacks).
 COMPARE_PYTHON ?= $(BIN)/python
-standalone:
+standalone: $(if $(filter $(BIN)/python,$(COMPARE_PYTHON)),$(DEV_DEPS))
 	rm -rf .venv-standalone _build/wheel _build/standalone && $(FLOORS_PYTHON) -m venv .venv-standalone
 	.venv-standalone/bin/python -m pip install --quiet --no-compile --upgrade pip
 	.venv-standalone/bin/python -m pip wheel --quiet --no-deps --wheel-dir _build/wheel .

@@ -483,8 +483,9 @@ def panel(ax, lr: float = 1e-2, task: str = "mlp", data=None) -> dict:
     """The explorer: every optimizer at ONE learning rate, the way many pictures are made.
 
     Bars: the median final gap over the tuning seeds at the grid learning rate nearest
-    to ``lr``, one bar per optimizer, best first; a method for which at least half the
-    seeds diverged gets a hatched bar at the top. ``data`` is the sweep (see
+    to ``lr``, one bar per optimizer, best first, on a log axis from a whole decade to
+    another; a method for which at least half the seeds diverged comes last, its hatched
+    bar running off the right end. ``data`` is the sweep (see
     :func:`load`). Returns the grid lr used and the ranking (names, best first; diverged
     last).
     """

@@ -114,7 +114,7 @@ def _distinct_indices(rng, N: int, runs: int, m: int) -> np.ndarray:
     they hold no repeat (most rows pass when m^2 is small next to N); the first m
     distinct values of a longer row of draws; the m smallest of N uniform keys.
     """
-    if m * (m - 1) <= N:  # a row has no repeat with probability > e^(-1/2)
+    if m * (m - 1) <= N:  # no repeat in a row: probability >= 1 - m(m-1)/2N >= 1/2
         return _redrawn_until_distinct(rng, N, runs, m)
     if 10 * m <= N:
         return _first_distinct(rng, N, runs, m)

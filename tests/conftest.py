@@ -8,8 +8,9 @@ import matplotlib.pyplot as plt
 import pytest
 from hypothesis import settings
 
-# `make other-cpu` reruns the properties under another CPU's rounding: a rounding
-# difference shows in any example, so a fifth of the random examples suffices there.
+# `make other-cpu` reruns the properties under another CPU's rounding, and `make floors` and
+# `make newest` under other versions: a difference shows in any example, so a fifth of the
+# random examples suffices there (`make unit` runs them all).
 settings.register_profile("other-cpu", max_examples=20)
 
 

@@ -8,8 +8,9 @@ the stored glue records are left out of the comparison.
 
 The book build executes every chapter afresh (``execute_notebooks: force``) and keeps
 what it ran in ``_build/jupyter_execute/``. Comparing those outputs with the stored ones
-is the check ``pytest --nbval`` makes on this machine, without running every notebook a
-second time (a minute of CI's ten). The comparison is nbval's own: its
+is the check ``pytest --nbval`` makes, without running every notebook a second time (a
+minute of CI's ten); ``make test`` builds with another CPU's rounding, so this is its
+nbval pass under that rounding. The comparison is nbval's own: its
 ``IPyNbCell.compare_outputs`` with the number tolerance of ``nbval_numbers``, the same
 sanitize patterns, stream merging, and cell markers (``nbval-ignore-output``,
 ``nbval-skip``, unrun reference cells); only printed text's line breaks are not compared

@@ -109,7 +109,7 @@ def test_panel_axis_runs_between_decades_and_labels_no_minor_tick(lr):
     left, right = ax.get_xlim()
     decades = np.log10([left, right])
     assert (
-        np.allclose(decades, np.round(decades), rtol=0, atol=1e-12) and decades[1] - decades[0] >= 1
+        np.allclose(decades, np.round(decades), rtol=0, atol=1e-12) and decades[1] - decades[0] >= 2
     )
     finite = [v for v in out["values"].values() if np.isfinite(v)]
     assert left <= min(finite) / 10 and max(finite) <= right  # every bar ends inside
