@@ -174,10 +174,10 @@ def render_frame(spec: Spec, point: Mapping, fixed: Mapping) -> tuple[bytes, str
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    import numpy as np
     from PIL import Image
 
     from optimlib_book import plot
-    from optimlib_book.png import figure_png
 
     panel = resolve(spec.panel)
     with plot.style():
@@ -186,14 +186,15 @@ def render_frame(spec: Spec, point: Mapping, fixed: Mapping) -> tuple[bytes, str
         result = panel(axes[0, 0], **point, **fixed)
         axes[0, 0].set_title(setting(point, spec.labels))
         fig.set_dpi(FRAME_PIXELS / width)  # the frame's pixels, and labels measured in them
-        # savefig's pixels in one draw instead of two (optimlib_book.png)
-        drawn = figure_png(fig, compress_level=1)
+        # savefig's pixels in one draw instead of two (see optimlib_book.png), taken from
+        # the canvas: the frame is encoded once, below, not as a PNG to decode again
+        fig.canvas.draw()
+        image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
         overlapping = plot.overlapping_tick_labels(fig)
         plt.close(fig)
     if overlapping:
         raise ValueError(f"{spec.panel} at {point}: tick labels overlap: {overlapping}")
     # A 256-colour palette with the same pixels' look: about a third of the RGBA size.
-    image = Image.open(io.BytesIO(drawn)).convert("RGB")
     small = io.BytesIO()
     image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
         small, format="png", optimize=True
