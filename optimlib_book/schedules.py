@@ -147,15 +147,27 @@ def _first_distinct(rng, N: int, runs: int, m: int) -> np.ndarray:
     todo = np.arange(runs)  # the rows still to fill
     while todo.size:
         draws = rng.integers(N, size=(todo.size, width))
-        order = np.argsort(draws, axis=1, kind="stable")  # a value's first draw first
-        ordered = np.take_along_axis(draws, order, axis=1)
-        first = np.ones_like(draws, dtype=bool)
-        np.put_along_axis(first, order[:, 1:], ordered[:, 1:] != ordered[:, :-1], axis=1)
+        first = _first_draws(draws, N)
         full = first.sum(axis=1) >= m
         first &= np.cumsum(first, axis=1) <= m  # the first m of them
         out[todo[full]] = draws[full][first[full]].reshape(-1, m)
         todo = todo[~full]
     return out
+
+
+def _first_draws(draws: np.ndarray, N: int) -> np.ndarray:
+    """Whether each draw (values in 0..N-1) is the first of its value in its row.
+
+    Each row gets a table of N cells, and each cell keeps the least position that drew
+    its value: linear in the draws, where sorting each row cost 1.6 times as much
+    (chapter 4's batches of 40).
+    """
+    rows, width = draws.shape
+    cells = draws + N * np.arange(rows)[:, None]
+    positions = np.broadcast_to(np.arange(width), draws.shape)
+    first_position = np.full(rows * N, width)
+    np.minimum.at(first_position, cells.ravel(), positions.ravel())
+    return first_position[cells] == positions
 
 
 def _record_steps(steps: int, record) -> np.ndarray:

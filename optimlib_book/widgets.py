@@ -11,6 +11,7 @@ ipywidgets is imported only when a live explorer is built; the static twins need
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -93,8 +94,12 @@ class Canvas:
     ``plt.show`` would) keeps its Agg renderer, and with it the renderer's cache of
     parsed mathtext: a log axis's ``10^k`` labels and the panel's TeX labels are parsed
     once per explorer instead of on every change, which was a fifth of a redraw.
-    The figure keeps the book's constrained layout, so a frame looks like the static twins.
+    The figure keeps the book's constrained layout, so a frame looks like the static twins;
+    it remembers the last ``LAYOUTS`` layouts it computed, by what stood out of the frame
+    (:func:`_layout_key`), and reuses one wherever the same margins fit.
     """
+
+    LAYOUTS = 16
 
     def __init__(self, panel: Panel, width: float = 6.4, height: float = 4.0, **fixed):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -105,7 +110,10 @@ class Canvas:
         # (and the inline backend would display) every figure it made.
         self.figure = Figure(figsize=(width, height))
         FigureCanvasAgg(self.figure)
-        self._layout: tuple = (None, [])  # (the layout key, the axes' positions) last computed
+        # The layouts computed so far, by what stood out of a new figure's frames (most
+        # recently used last): what stood out where the layout put the axes, and where.
+        self._layouts: OrderedDict[tuple, tuple[tuple, list]] = OrderedDict()
+        self.laid_out = False  # whether the last change ran constrained layout
 
     def __call__(self, **values) -> tuple[bytes, object]:
         figure = self.figure
@@ -117,19 +125,13 @@ class Canvas:
             # drawn on every change (a third of chapter 9's redraw); the static figures
             # keep them up to 3 decades.
             plot.thin_log_ticks(ax, decades=1.0)
-        last_key, positions = self._layout
         # where the panel put them, and whether they take part in the layout
         placed = [(ax.get_position(), ax.get_in_layout()) for ax in figure.axes]
-        if len(positions) == len(figure.axes):  # where the last layout put them
-            for ax, position in zip(figure.axes, positions, strict=True):
-                ax.set_position(position)
-        if _layout_key(figure) == last_key:
-            # What stands out of the frames is what stood out when the layout was last
-            # computed: the same margins fit, so the axes stay there instead of
-            # measuring every artist again (constrained layout was a third of a redraw).
-            figure.set_layout_engine("none")
-            figure.canvas.draw()
-        else:
+        # What stands out of the frames where a new figure has them: the index of the
+        # layouts remembered, the same wherever the last frame's axes were.
+        fresh_key = _layout_key(figure)
+        self.laid_out = not self._reuse_layout(fresh_key)
+        if self.laid_out:
             # Constrained layout starts from where the axes are (and texts placed in axes
             # coordinates move with them): start it where a fresh figure would.
             for ax, (position, in_layout) in zip(figure.axes, placed, strict=True):
@@ -137,13 +139,35 @@ class Canvas:
                 ax.set_in_layout(in_layout)  # set_position took it out of the layout
             figure.set_layout_engine("constrained")
             figure.canvas.draw()
-            key = _layout_key(figure)  # at the positions the layout chose
-            self._layout = (key, [ax.get_position(original=True) for ax in figure.axes])
+            positions = [ax.get_position(original=True) for ax in figure.axes]
+            # what stands out where the layout put them: what a reuse must find there
+            self._layouts[fresh_key] = (_layout_key(figure), positions)
+            if len(self._layouts) > self.LAYOUTS:
+                self._layouts.popitem(last=False)
         # One draw, layout included, then encode its pixels: ``savefig`` would draw the
         # figure twice (once to run the layout, once to render).
         # zlib's fastest level: half the encoding time (~9 ms a frame here) for a PNG a
         # few per cent larger, which travels only from the kernel to the notebook.
         return drawn_png(figure, compress_level=1), result
+
+    def _reuse_layout(self, fresh_key: tuple) -> bool:
+        """Put the axes where a layout remembered for ``fresh_key`` put them, and draw,
+        if what stands out of them there is what stood out when it was computed (then
+        the same margins fit: constrained layout would give the same positions, without
+        measuring every artist again, which was a third of a redraw). False if none fits.
+        """
+        if fresh_key not in self._layouts:
+            return False
+        key, positions = self._layouts[fresh_key]
+        figure = self.figure
+        for ax, position in zip(figure.axes, positions, strict=True):
+            ax.set_position(position)
+        if _layout_key(figure) != key:
+            return False
+        self._layouts.move_to_end(fresh_key)
+        figure.set_layout_engine("none")
+        figure.canvas.draw()
+        return True
 
 
 def _layout_key(figure) -> tuple:
@@ -152,8 +176,8 @@ def _layout_key(figure) -> tuple:
     Per axes: its tick labels (:func:`_tick_labels`): how far they stand out from the
     frame, and the labels that reach past its corners further than the other axis's
     labels (or, at the top, a title) do; each axis's offset text; how many lines its
-    title and axis labels have; the texts that reach out of the frame, with their
-    extents; whether it has a legend; and its kind (a colorbar, an inset). Computed from the
+    title and axis labels have; the texts that reach out of the frame, with how far
+    past each side; whether it has a legend; and its kind (a colorbar, an inset). Computed from the
     locators, formatters and the renderer's text metrics, without drawing anything.
     """
     renderer = figure.canvas.get_renderer()
@@ -171,9 +195,16 @@ def _layout_key(figure) -> tuple:
         texts = []
         for text in ax.texts:  # clipped or not (an annotation's clip_on clips nothing)
             extent = text.get_window_extent(renderer)
-            inside = frame.x0 <= extent.x0 and extent.x1 <= frame.x1
-            if not (inside and frame.y0 <= extent.y0 and extent.y1 <= frame.y1):
-                texts.append(tuple(round(v, 2) for v in extent.bounds))
+            # how far it reaches past each side (left, bottom, right, top; 0 inside it):
+            # relative to the frame, so that a layout remembered elsewhere is recognised
+            reach = (
+                frame.x0 - extent.x0,
+                frame.y0 - extent.y0,
+                extent.x1 - frame.x1,
+                extent.y1 - frame.y1,
+            )
+            if max(reach) > 0:
+                texts.append(tuple(round(max(float(v), 0.0), 2) for v in reach))
         axes_labels = [
             axis.get_label_position() if axis.label.get_text() else None
             for axis in (ax.xaxis, ax.yaxis)

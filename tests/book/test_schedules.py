@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimlib as ol
 from optimlib_book import schedules as ex
@@ -52,6 +54,22 @@ def test_each_minibatch_sampler_draws_every_subset_equally_often(sampler, m):
     codes = (2 ** np.sort(idx, axis=1)).sum(axis=1)  # one code per subset
     counts = np.unique(codes, return_counts=True)[1]
     assert counts.size == math.comb(6, m) and stats.chisquare(counts).pvalue > 1e-3
+
+
+@settings(deadline=None)
+@given(
+    st.integers(1, 30).flatmap(
+        lambda N: st.lists(
+            st.lists(st.integers(0, N - 1), min_size=1, max_size=12), min_size=1, max_size=6
+        ).map(lambda rows: (N, rows))
+    )
+)
+def test_first_draws_marks_each_values_first_place_in_its_row(case):
+    N, rows = case
+    width = max(map(len, rows))
+    draws = np.array([row + row[:1] * (width - len(row)) for row in rows])  # equal widths
+    expected = [[value not in row[:j] for j, value in enumerate(row)] for row in draws.tolist()]
+    np.testing.assert_array_equal(ex._first_draws(draws, N), expected)
 
 
 def test_minibatches_are_distinct_examples_and_reproducible():

@@ -1,9 +1,10 @@
 """The live explorer's redraw (widgets.Canvas): the same picture as a full layout, faster.
 
-The canvas reuses the margins constrained layout computed for an earlier setting when
-what stands out of the frame is the same (tick labels as deep, the same labels past its
-corners, the same texts reaching out); then its frame must be pixel for pixel the frame
-a fresh canvas (which lays the figure out) draws. When they differ it must lay out again.
+The canvas reuses the margins constrained layout computed for an earlier setting (the
+last one, or one it remembers) when what stands out of the frame is the same (tick
+labels as deep, the same labels past its corners, the same texts reaching out); then
+its frame must be pixel for pixel the frame a fresh canvas (which lays the figure out)
+draws. When they differ it must lay out again.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ def test_a_reused_layout_draws_the_frame_a_fresh_layout_draws():
     with plot.style():
         canvas = widgets.Canvas(gradient_descent.panel, 6.4, 5.0)
         canvas(eps=1.0, kappa=10)
-        key = canvas._layout[0]
+        assert canvas.laid_out
         png, result = canvas(eps=1.9, kappa=10)  # same tick labels: the layout is reused
-        assert canvas._layout[0] is key
+        assert not canvas.laid_out
         fresh, fresh_result = widgets.Canvas(gradient_descent.panel, 6.4, 5.0)(eps=1.9, kappa=10)
     assert result["rate"] == fresh_result["rate"]
     assert np.array_equal(_pixels(png), _pixels(fresh))
@@ -38,11 +39,37 @@ def test_new_tick_labels_lay_the_figure_out_again():
     with plot.style():
         canvas = widgets.Canvas(batch_norm.panel)
         canvas(depth=1, scale=1.1)
-        key = canvas._layout[0]
         png, _ = canvas(depth=30, scale=1.4)  # y reaches 10^11: wider tick labels
-        assert canvas._layout[0] != key
+        assert canvas.laid_out
         fresh, _ = widgets.Canvas(batch_norm.panel)(depth=30, scale=1.4)
     assert np.array_equal(_pixels(png), _pixels(fresh))
+
+
+def test_a_layout_computed_before_is_reused_when_the_slider_comes_back():
+    """Chapter 8's depth slider from 1 to 30 and back: the second visit of each setting
+    takes the layout remembered from the first, and draws the fresh layout's frame."""
+    settings = [{"depth": 1, "scale": 1.1}, {"depth": 30, "scale": 1.4}] * 2
+    with plot.style():
+        canvas = widgets.Canvas(batch_norm.panel)
+        laid_out = []
+        for values in settings:
+            png, _ = canvas(**values)
+            laid_out.append(canvas.laid_out)
+            fresh, _ = widgets.Canvas(batch_norm.panel)(**values)
+            assert np.array_equal(_pixels(png), _pixels(fresh)), values
+    assert laid_out == [True, True, False, False]
+
+
+def test_the_canvas_remembers_a_bounded_number_of_layouts():
+    def panel(ax, digits):  # a y label as wide as its digits: a layout for each
+        ax.plot([0.0, 1.0], [0.0, 10.0**digits])
+
+    canvas = widgets.Canvas(panel)
+    for digits in range(canvas.LAYOUTS + 4):
+        canvas(digits=digits)
+    assert len(canvas._layouts) == canvas.LAYOUTS
+    canvas(digits=0)  # the oldest, forgotten: laid out again
+    assert canvas.laid_out
 
 
 def _tick_labels(figure) -> tuple:
@@ -55,12 +82,11 @@ def _walk(canvas, fresh_canvas, settings) -> list[bool]:
     draws; returns, per move, whether the layout was reused with other tick labels."""
     reused_with_new_labels, labels = [], None
     for values in settings:
-        key = canvas._layout[0]
         png, _ = canvas(**values)
         fresh, _ = fresh_canvas()(**values)
         assert np.array_equal(_pixels(png), _pixels(fresh)), values
         new_labels = _tick_labels(canvas.figure)
-        reused_with_new_labels.append(canvas._layout[0] is key and new_labels != labels)
+        reused_with_new_labels.append(not canvas.laid_out and new_labels != labels)
         labels = new_labels
     return reused_with_new_labels
 
@@ -104,11 +130,11 @@ def test_a_text_reaching_out_of_the_frame_counts_with_its_place():
         )
 
     with plot.style():
-        canvas, keys = widgets.Canvas(panel), []
+        canvas, laid_out = widgets.Canvas(panel), []
         for x in (1.0, 0.2, 1.0):  # each frame the fresh layout's (_walk)
             _walk(canvas, lambda: widgets.Canvas(panel), [{"x": x}])
-            keys.append(canvas._layout[0])
-    assert keys[0] != keys[1] and keys[2] == keys[0]
+            laid_out.append(canvas.laid_out)
+    assert len(canvas._layouts) == 2 and laid_out == [True, True, False]
 
 
 def test_explorer_frames_have_no_overlapping_tick_labels():
