@@ -272,3 +272,41 @@ def test_requests_of_the_previous_document_are_not_this_pages():
     assert found == ["request off the site: https://example.org/tracker.js"]
     # without a loader id (no navigation recorded) every request counts
     assert len(browser_check.browser_problems([late, failed, own], "file://")) == 3
+
+
+def test_a_navigation_waits_for_its_own_documents_load_not_a_late_one():
+    """After a page timed out, its load event can still arrive: the next navigation must
+    not take it for its own (its loaderId is another)."""
+    import json
+
+    def load(loader):
+        params = {"name": "load", "loaderId": loader, "frameId": "main"}
+        return json.dumps({"method": "Page.lifecycleEvent", "params": params})
+
+    class Socket:  # what Chromium sends: a reply per call, events in between
+        def __init__(self):
+            self.sent, self.incoming = [], []
+
+        def send(self, text):
+            call = json.loads(text)
+            self.sent.append(call["method"])
+            reply = {"id": call["id"], "result": {}}
+            if call["method"] == "Page.navigate":
+                reply["result"] = {"loaderId": "new"}
+                self.incoming += [load("timed-out page"), json.dumps(reply), load("new")]
+            else:
+                self.incoming.append(json.dumps(reply))
+
+        def recv(self):
+            return self.incoming.pop(0)
+
+        def settimeout(self, seconds):
+            pass
+
+    tab = object.__new__(browser_check.DevTools)
+    tab.ws, tab.events, tab.loader_id, tab._id, tab._lifecycle = Socket(), [], None, 0, False
+    tab.navigate("http://127.0.0.1:8000/book/next.html")
+    assert tab.loader_id == "new"
+    assert tab.ws.sent == ["Page.enable", "Page.setLifecycleEventsEnabled", "Page.navigate"]
+    assert tab.ws.incoming == []  # it waited for the new document's load event
+    assert [e["params"]["loaderId"] for e in tab.events] == ["timed-out page", "new"]

@@ -358,6 +358,7 @@ class DevTools:
         self.events: list[dict] = []
         self.loader_id: str | None = None  # the document the last navigation loaded
         self._id = 0
+        self._lifecycle = False  # whether the page reports its lifecycle events yet
 
     def call(self, method: str, **params):
         self._id += 1
@@ -370,17 +371,37 @@ class DevTools:
                 return message.get("result", {})
             self.events.append(message)
 
-    def wait_for(self, method: str, timeout: float = PAGE_TIMEOUT) -> dict:
+    def wait_for(self, method: str, timeout: float = PAGE_TIMEOUT, **params) -> dict:
+        """The first event ``method`` received (since ``events`` was last cleared) whose
+        parameters include ``params``."""
         deadline = time.monotonic() + timeout
         while True:
             for event in self.events:
-                if event.get("method") == method:
+                given = event.get("params", {})
+                if event.get("method") == method and all(
+                    given.get(name) == value for name, value in params.items()
+                ):
                     return event
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no {method} within {timeout:.0f} s")
             self.ws.settimeout(remaining)
             self.events.append(json.loads(self.ws.recv()))
+
+    def navigate(self, url: str) -> None:
+        """Open ``url`` and wait for its document's load event.
+
+        The event is the lifecycle event of the document this navigation made (its
+        ``loaderId``): a late load event from a page given up on after a timeout arrives
+        on the same socket and would otherwise pass for this one's.
+        """
+        if not self._lifecycle:
+            self.call("Page.enable")
+            self.call("Page.setLifecycleEventsEnabled", enabled=True)
+            self._lifecycle = True
+        self.events.clear()
+        self.loader_id = self.call("Page.navigate", url=url).get("loaderId")
+        self.wait_for("Page.lifecycleEvent", name="load", loaderId=self.loader_id)
 
     def evaluate(self, expression: str):
         result = self.call(
@@ -521,8 +542,7 @@ def browser_problems(events: list[dict], origin: str, loader_id: str | None = No
 
 
 def settle(tab: DevTools) -> None:
-    """Wait for the load event, MathJax and every image, then a moment for late requests."""
-    tab.wait_for("Page.loadEventFired")
+    """Wait for MathJax and every image, then a moment for late requests."""
     tab.evaluate(MATH_TYPESET)
     settle_images(tab)
 
@@ -536,16 +556,13 @@ def blank(tab: DevTools, metrics: dict) -> None:
     """An empty page, then the viewport ``metrics``: a chapter laid out with its formulas
     takes a second to lay out again at another width (three times a page), an empty
     page nothing."""
-    tab.events.clear()
-    tab.call("Page.navigate", url="about:blank")
-    tab.wait_for("Page.loadEventFired")
+    tab.navigate("about:blank")
     tab.call("Emulation.setDeviceMetricsOverride", **metrics)
 
 
 def visit(tab: DevTools, url: str) -> int:
     """Open ``url`` and return the bytes fetched until it settled."""
-    tab.events.clear()
-    tab.loader_id = tab.call("Page.navigate", url=url).get("loaderId")
+    tab.navigate(url)
     settle(tab)
     return fetched_bytes(tab.events)
 
@@ -575,9 +592,7 @@ def check_page(tab: DevTools, url: str, root: Path, origin: str) -> PageReport:
     report = PageReport(name=url.rsplit("/", 1)[-1])
     blank(tab, DESKTOP)
     tab.call("Network.clearBrowserCache")
-    tab.events.clear()
-    tab.loader_id = tab.call("Page.navigate", url=url).get("loaderId")
-    tab.wait_for("Page.loadEventFired")
+    tab.navigate(url)
     report.math_ms = float(tab.evaluate(MATH_TYPESET))
     page = tab.evaluate(INSPECT_PAGE)
     tab.evaluate("new Promise((done) => setTimeout(done, 300))")
@@ -652,9 +667,7 @@ def check_file_page(tab: DevTools, url: str) -> PageReport:
 
 def check_file_search(tab: DevTools, root: Path, query: str = "momentum") -> list[str]:
     """From file:// the search page lists the pages it finds (its snippets need a server)."""
-    tab.events.clear()
-    tab.call("Page.navigate", url=f"{(root / 'search.html').as_uri()}?q={query}")
-    tab.wait_for("Page.loadEventFired")
+    tab.navigate(f"{(root / 'search.html').as_uri()}?q={query}")
     if tab.evaluate(SEARCH_RESULTS) == 0:
         return [f"search for {query!r} from file:// found no page"]
     return []
