@@ -177,8 +177,9 @@ def _layout_key(figure) -> tuple:
     frame, and the labels that reach past its corners further than the other axis's
     labels (or, at the top, a title) do; each axis's offset text; how many lines its
     title and axis labels have; the texts that reach out of the frame, with how far
-    past each side; whether it has a legend; and its kind (a colorbar, an inset). Computed from the
-    locators, formatters and the renderer's text metrics, without drawing anything.
+    past each side; whether it has a legend; and its kind (a colorbar, an inset).
+    Computed from the locators, formatters and the renderer's text metrics, without
+    drawing anything.
     """
     renderer = figure.canvas.get_renderer()
     key = []
