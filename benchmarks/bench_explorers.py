@@ -123,8 +123,8 @@ def measure(spec, corners: list[dict]) -> dict:
     per_point = np.median(np.array(samples).reshape(SWEEPS, len(points), 3), axis=0)
     walls, cpus, references = per_point.T
     per_corner = np.median(np.array(corner_samples), axis=0)
-    # The first pass alone: each setting's first visit, before the canvas has a layout
-    # for it to reuse (and before every other cache of matplotlib's has it).
+    # The first pass alone: each setting's first visit (but the start's, drawn to warm
+    # up): a layout is reused only from an earlier setting with the same margins.
     first_visit = max(cpu for _, cpu in changes[: len(points)]) * 1e3
     first_visit = max(first_visit, *corner_samples[0])
     slowest = corners[int(np.argmax(per_corner))]
@@ -206,10 +206,11 @@ def main(chapters: list[str]) -> int:
         "reference's ratio is the steadier number. Reference:",
         "the previous redraw (a new figure, the panel, `savefig`) at the same points in",
         "the same run; ratio = total CPU time of the explorer / of the reference.",
-        "Slowest first visit: the slowest single redraw of the first pass (each setting",
-        "visited for the first time: no layout remembered for it, matplotlib's caches",
-        "cold for it); one sample each, so it also catches a garbage collection or a",
-        "stall of the host, which the medians leave out.",
+        "Slowest first visit: the slowest single redraw of the first pass (every setting",
+        "but the start, drawn once before it, visited for the first time: a layout is",
+        "remembered only if an earlier setting's margins were the same, and matplotlib's",
+        "caches are cold for new labels); one sample each, so it also catches a garbage",
+        "collection or a stall of the host, which the medians leave out.",
         f"Budget: {BUDGET_MS:.0f} ms of CPU, for the slowest median (grid and corners).",
         "",
         "| notebook | panel | settings | median CPU ms | slowest CPU ms | slowest wall ms "

@@ -141,6 +141,8 @@ class Canvas:
             figure.canvas.draw()
             positions = [ax.get_position(original=True) for ax in figure.axes]
             # what stands out where the layout put them: what a reuse must find there
+            # (popped first: a key written again would keep its old place in the order)
+            self._layouts.pop(fresh_key, None)
             self._layouts[fresh_key] = (_layout_key(figure), positions)
             if len(self._layouts) > self.LAYOUTS:
                 self._layouts.popitem(last=False)

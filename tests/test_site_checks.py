@@ -310,3 +310,9 @@ def test_a_navigation_waits_for_its_own_documents_load_not_a_late_one():
     assert tab.ws.sent == ["Page.enable", "Page.setLifecycleEventsEnabled", "Page.navigate"]
     assert tab.ws.incoming == []  # it waited for the new document's load event
     assert [e["params"]["loaderId"] for e in tab.events] == ["timed-out page", "new"]
+    # a navigation that loads no document (an error page) fails at once, not after a minute
+    tab.ws.send = lambda text: tab.ws.incoming.append(
+        json.dumps({"id": json.loads(text)["id"], "result": {"errorText": "net::ERR_FAILED"}})
+    )
+    with pytest.raises(RuntimeError, match="ERR_FAILED"):
+        tab.navigate("http://127.0.0.1:8000/book/missing.html")

@@ -400,7 +400,11 @@ class DevTools:
             self.call("Page.setLifecycleEventsEnabled", enabled=True)
             self._lifecycle = True
         self.events.clear()
-        self.loader_id = self.call("Page.navigate", url=url).get("loaderId")
+        result = self.call("Page.navigate", url=url)
+        if result.get("errorText") or not result.get("loaderId"):
+            # an error page, or a move within the document: no load of a new one to wait for
+            raise RuntimeError(f"navigation to {url} loaded no document: {result}")
+        self.loader_id = result["loaderId"]
         self.wait_for("Page.lifecycleEvent", name="load", loaderId=self.loader_id)
 
     def evaluate(self, expression: str):
