@@ -417,8 +417,9 @@ def draw_effective_lr(ax, k, curves: dict) -> None:
 
 
 def draw_sparse(axes, frequency, eff_lr, fit, tuned: dict, steps: int, batch: int) -> None:
-    """Left: each feature's effective rate against its frequency, with the power law
-    ``fit`` = (slope, intercept) of log eff_lr on log frequency; right: the tuned runs."""
+    """``axes[0]``: each feature's effective rate against its frequency, with the power
+    law ``fit`` = (slope, intercept) of log eff_lr on log frequency; ``axes[1]``: the
+    tuned runs."""
     ax = axes[0]
     ax.loglog(
         frequency, eff_lr, linestyle="none", marker="o", color=plot.PALETTE[2], label="feature $j$"
@@ -487,9 +488,9 @@ def draw_bias_correction(axes, size: dict, early: int = 50) -> None:
 
 
 def draw_delta(axes, g_scale, measured: dict, runs: dict, deltas=(1e-6, 1e-8)) -> None:
-    """Left: the first step per unit eps against the gradient scale ``g_scale``
+    """``axes[0]``: the first step per unit eps against the gradient scale ``g_scale``
     (``measured``: (delta, inside) -> sizes) for both places of each of the two
-    ``deltas`` (solid, dashed); right: the convergence of ``runs`` (label -> History)."""
+    ``deltas`` (solid, dashed); ``axes[1]``: the convergence of ``runs`` (label -> History)."""
     ax = axes[0]
     lines = [
         ((deltas[0], True), 1, "s", "-"),

@@ -406,8 +406,8 @@ NADAM_NAMES = {
 
 
 def draw_nadam(axes, problem, runs: dict, overshoot: dict, lrs, shown: int, bounds) -> None:
-    """Left: the paths of Adam and Nadam (mu = rho1) at ``lrs[shown]`` over ``problem``'s
-    contours; right: each method's overshoot against the learning rate."""
+    """``axes[0]``: the paths of Adam and Nadam (mu = rho1) at ``lrs[shown]`` over
+    ``problem``'s contours; ``axes[1]``: each method's overshoot against the learning rate."""
     ax_path, ax_over = axes
     paths = [runs[name][shown] for name in ("Adam", "Nadam μ=ρ1")]
     labels = ["Adam", NADAM_NAMES["Nadam μ=ρ1"]]
@@ -426,8 +426,8 @@ def draw_nadam(axes, problem, runs: dict, overshoot: dict, lrs, shown: int, boun
 
 
 def draw_online(axes, runs: dict, effective: dict, first: int) -> None:
-    """Left: the decisions x_t of each :class:`OnlineRun`; right: their effective steps
-    over the ``first`` steps (log scale)."""
+    """``axes[0]``: the decisions x_t of each :class:`OnlineRun`; ``axes[1]``: their
+    effective steps over the ``first`` steps (log scale)."""
     ax_x, ax_eff = axes
     for (name, run), (color, marker) in zip(runs.items(), _styles(), strict=False):
         k = np.arange(len(run.xs))
@@ -448,9 +448,9 @@ def draw_online(axes, runs: dict, effective: dict, first: int) -> None:
 
 
 def draw_adadelta(axes, step_sizes: dict, rho: float, runs: list, labels: list) -> None:
-    """Left: Adadelta's step sizes under g = 1 for each delta, with
-    sqrt(delta (1 + (1 - rho) t)) dashed (log-log); right: the distance to the minimum of
-    the ``runs``, the last one dotted."""
+    """``axes[0]``: Adadelta's step sizes under g = 1 for each delta, with
+    sqrt(delta (1 + (1 - rho) t)) dashed (log-log); ``axes[1]``: the distance to the
+    minimum of the ``runs``, the last one dotted."""
     ax_step, ax_dist = axes
     for (delta, size), (color, marker) in zip(step_sizes.items(), _styles(), strict=False):
         t = np.arange(1, len(size) + 1)

@@ -292,7 +292,8 @@ def compute_regimes(kappa: float, steps: dict, num_steps: int = 60) -> Regimes:
 
 
 def draw_regimes(ax_paths, ax_gaps, result: Regimes, order=None, faint=("divergent",)):
-    """Left: the iterates over the contours. Right: the loss gaps, log scale. Titled.
+    """``ax_paths``: the iterates over the contours; ``ax_gaps``: the loss gaps, log scale.
+    Both titled.
 
     Colours and markers follow the order the steps were named in, on both panels; the
     paths are drawn in ``order`` (bottom to top; default: as named), so that long

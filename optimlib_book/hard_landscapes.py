@@ -348,7 +348,8 @@ def smallest_gradient_before_escape(history: History):
 
 
 def draw_saddle_escape(ax_loss, ax_esc, result: SaddleEscapes, shown=(1e-2, 1e-6, 1e-10)):
-    """Left: loss gaps of a few runs and the stuck one. Right: escape step against decades."""
+    """``ax_loss``: loss gaps of a few runs and the stuck one; ``ax_esc``: the escape step
+    against the decades of the offset."""
     from . import plot
 
     runs = [result.runs[y0] for y0 in shown] + [result.stuck]
@@ -465,7 +466,8 @@ def compute_plateau(betas=(1.0, 2.0, 3.0, 4.0), eps=0.2, steps=4000) -> Plateau:
 
 
 def draw_plateau(ax_loss, ax_step, result: Plateau):
-    """Left: the loss of each run. Right: its step length, with eps sech^2(beta) dotted."""
+    """``ax_loss``: the loss of each run; ``ax_step``: its step length, with
+    eps sech^2(beta) dotted."""
     from . import plot
 
     styles = zip(result.runs, result.betas, plot.PALETTE, plot.MARKERS, strict=False)
@@ -554,7 +556,8 @@ def compute_cliff(eps=0.1, steps=60, max_norm=1.0) -> CliffRun:
 
 
 def draw_cliff(ax_cut, ax_map, result: CliffRun):
-    """Left: a cross-section through the cliff with the iterates. Right: both runs' paths."""
+    """``ax_cut``: a cross-section through the cliff with the iterates; ``ax_map``: both
+    runs' paths."""
     from . import plot
 
     cliff, thetas, k = result.cliff, result.plain.thetas, result.k_face
