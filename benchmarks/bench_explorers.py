@@ -19,9 +19,9 @@ The budget (200 ms) is checked against the CPU time of this process, not wall-cl
 time: the machine is shared, and other jobs stretch the wall clock far more than the
 CPU time (they still inflate it a little, through caches). Reported per explorer: the
 median and slowest CPU time, the slowest wall-clock time, the load average while it was
-measured, the slowest single redraw of the first pass (each setting's first visit,
-before the canvas remembers a layout for it), and the slowest CPU time of the previous
-redraw (a new figure + panel + ``savefig``) timed in the same run.
+measured, the slowest single redraw of the first pass (each setting's first visit but
+the start's, which was the warm-up), and the slowest CPU time of the previous redraw (a
+new figure + panel + ``savefig``) timed in the same run.
 """
 
 from __future__ import annotations
