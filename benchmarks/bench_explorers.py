@@ -9,7 +9,7 @@ PNG it shows (``widgets.Canvas``, the Agg backend). This times exactly that call
 every point of the chapter's scrubber grid (the same panel, fixed parameters and figure
 size as the notebook's scrubber, which follow its explorer), after one warm-up call,
 in five passes over the grid (the median of the passes per point). The grid is where
-the book looks; a student's sliders reach further (chapter 4's batch size 40 and
+the book looks; a student's sliders reach further (chapter 4's batch size 32 and
 eps0 0.3), so each pass also times the live sliders' corners, read from the explorer
 cell's ``Control(...)`` calls.
 Every chapter with a live explorer (a cell tagged ``explorer``) must have a scrubber
