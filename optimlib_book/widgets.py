@@ -22,7 +22,7 @@ from optimlib import _checks
 
 from . import plot
 from .plot import figure
-from .png import drawn_png
+from .png import drawn_png, share_mathtext_parser
 
 __all__ = ["Canvas", "Control", "animation", "explorer", "small_multiples"]
 
@@ -110,6 +110,8 @@ class Canvas:
         # (and the inline backend would display) every figure it made.
         self.figure = Figure(figsize=(width, height))
         FigureCanvasAgg(self.figure)
+        # the labels the chapter's figures parsed are parsed already (same size and dpi)
+        share_mathtext_parser(self.figure.canvas.get_renderer())
         # The layouts computed so far, by what stood out of a new figure's frames (most
         # recently used last): what stood out where the layout put the axes, and where.
         self._layouts: OrderedDict[tuple, tuple[tuple, list]] = OrderedDict()

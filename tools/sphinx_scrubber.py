@@ -177,7 +177,7 @@ def render_frame(spec: Spec, point: Mapping, fixed: Mapping) -> tuple[bytes, str
     import numpy as np
     from PIL import Image
 
-    from optimlib_book import plot
+    from optimlib_book import plot, png
 
     panel = resolve(spec.panel)
     with plot.style():
@@ -186,6 +186,7 @@ def render_frame(spec: Spec, point: Mapping, fixed: Mapping) -> tuple[bytes, str
         result = panel(axes[0, 0], **point, **fixed)
         axes[0, 0].set_title(setting(point, spec.labels))
         fig.set_dpi(FRAME_PIXELS / width)  # the frame's pixels, and labels measured in them
+        png.share_mathtext_parser(fig.canvas.get_renderer())  # parsed once for all frames
         # savefig's pixels in one draw instead of two (see optimlib_book.png), taken from
         # the canvas: the frame is encoded once, below, not as a PNG to decode again
         fig.canvas.draw()

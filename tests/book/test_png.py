@@ -75,6 +75,24 @@ def test_another_dpi_scales_the_png_and_leaves_the_figure_as_it_was(chapter_figu
     assert Image.open(io.BytesIO(png.figure_png(chapter_figure))).size == (960, 400)
 
 
+def test_figures_share_one_mathtext_parser_and_keep_savefigs_pixels(chapter_figure):
+    """The second figure's TeX labels come from the parse cache the first one filled (at
+    100 dpi): its pixels are still savefig's, at that dpi and at another."""
+    png.figure_png(chapter_figure)
+    first = chapter_figure.canvas.get_renderer().mathtext_parser
+    with plot.style():
+        fig, axes = plot.figure(width=4.0, height=3.0)
+        axes[0, 0].plot([1, 2], [1e-3, 1], label=r"$\alpha = 1$")
+        axes[0, 0].set(yscale="log", xlabel="step $k$", ylabel=r"$f(\theta_k)$")
+        axes[0, 0].legend()
+    data = png.figure_png(fig)
+    assert fig.canvas.get_renderer().mathtext_parser is first
+    assert np.array_equal(_pixels(data), _pixels(_savefig(fig)))
+    data = png.figure_png(fig, dpi=50)  # the cache is keyed by dpi too
+    assert np.array_equal(_pixels(data), _pixels(_savefig(fig, dpi=50)))
+    plt.close(fig)
+
+
 def test_a_figure_without_an_agg_canvas_is_drawn_and_keeps_its_canvas():
     fig = Figure(figsize=(3.0, 2.0), dpi=100)
     fig.add_subplot().plot([0, 1], [1, 0])
