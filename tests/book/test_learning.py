@@ -41,9 +41,10 @@ def test_curves_match_a_direct_fit():
 @pytest.mark.parametrize(("N", "d"), [(6, 10), (10, 4), (5, 5)])
 def test_nested_fits_are_lstsq_on_every_prefix(N, d):
     """Every row of nested_least_squares is np.linalg.lstsq's solution (the least-norm
-    one for p > N) on the first p columns. Both are backward stable, so they differ by
-    about eps * cond(X_p) relative; the Gaussian blocks here have cond(X_p) < 1e3
-    (asserted), hence the 1e-10."""
+    one for p > N) on the first p columns. Each has a forward error of about
+    eps * cond(X_p) relative (the rows for p <= N come from R's inverse, whose leading
+    blocks are those of the triangular solves); the Gaussian blocks here have
+    cond(X_p) < 1e3 (asserted), hence the 1e-10."""
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(3, N, d)), rng.normal(size=(3, N))
     fits = learning.nested_least_squares(X, y)
