@@ -168,7 +168,7 @@ browser: $(BOOK_DEPS)
 	$(BIN)/python -m pip install --quiet --no-compile "$$(grep '^websocket-client' requirements-dev.txt)"
 	$(BIN)/python tools/browser_check.py _build/html --screenshots _build/screenshots
 
-bench: $(DEV_DEPS)
+bench: $(DEV_DEPS) $(OFFLINE)
 	$(BIN)/python benchmarks/bench_optimizers.py
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_explorers.py
