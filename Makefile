@@ -23,6 +23,8 @@ NBVAL_FLAGS := --nbval --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovid
 # numpy's dispatch of SIMD loops turned off, so numpy rounds like a CPU without them
 # (tools/other_cpu.py; OpenBLAS's own variables are never touched).
 OTHER_CPU = NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python tools/other_cpu.py)"
+# numpy's dispatch held to the lowest tier this CPU has (nothing changes on a CPU with one)
+LOWEST_TIER = NPY_DISABLE_CPU_FEATURES="$$(.venv-newest/bin/python tools/other_cpu.py --lowest-tier)"
 
 # The second environments of `make compat`: the lowest versions requirements.txt allows
 # (requirements-floors.txt) on Python 3.11, and the newest versions on the newest Python
@@ -114,7 +116,9 @@ other-cpu-unit: $(DEV_DEPS)
 # versions work, which any example shows: the properties run with a fifth of their
 # examples (make unit runs them all). floors runs the unit tests, then every chapter
 # alone from the wheel under the same floor versions (standalone), compared with the
-# stored outputs; newest runs the unit tests and nbval.
+# stored outputs; newest runs the unit tests and nbval, with numpy held to the lowest
+# SIMD tier this CPU has (LOWEST_TIER: AVX2 on an AVX-512 machine). This CPU's own
+# rounding is checked by make test and standalone, the baseline's by other-cpu.
 compat: floors newest
 
 floors:
@@ -135,8 +139,10 @@ newest:
 	  -r .venv-newest/test-tools.txt
 	.venv-newest/bin/python --version
 	.venv-newest/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|matplotlib|ipywidgets|ipykernel|myst-nb) '
-	.venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider --hypothesis-profile=other-cpu
-	.venv-newest/bin/python -m pytest book $(NBVAL_FLAGS) -q
+	@echo "newest: $(LOWEST_TIER)"
+	$(LOWEST_TIER) .venv-newest/bin/python -m pytest tests -q -n 2 -p no:cacheprovider \
+	  --hypothesis-profile=other-cpu
+	$(LOWEST_TIER) .venv-newest/bin/python -m pytest book $(NBVAL_FLAGS) -q
 
 # Every chapter alone, as on Colab or a hub: the wheel and its extras only, at the floor
 # versions (an old image's), then its outputs compared with the stored ones as nbval
