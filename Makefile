@@ -79,9 +79,10 @@ book: $(BOOK_DEPS) $(OFFLINE)
 
 # make test executes every chapter once: the strict build runs them with another CPU's
 # rounding (numpy's SIMD loops off, OTHER_CPU) and tools/compare_executed.py compares what
-# they printed with the stored outputs as nbval does. This machine's own rounding runs
-# the chapters in make compat (newest: nbval; standalone: each alone, compared); `make
-# nbval` and `make other-cpu` run nbval itself, e.g. without building.
+# they printed with the stored outputs as nbval does. make compat runs the chapters with
+# this machine's own rounding (standalone: each alone, compared) and with numpy at its
+# lowest SIMD tier (newest: nbval); `make nbval` and `make other-cpu` run nbval itself,
+# e.g. without building.
 test: BOOK_ROUNDING = $(OTHER_CPU)
 test: lint unit other-cpu-unit book-strict browser
 

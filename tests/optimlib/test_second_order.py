@@ -110,11 +110,13 @@ def test_line_search_methods_reach_scipys_minimizer(opt, method):
     Different line searches give different iterates, so only the ends are compared, each
     against what rounding allows. A line search compares values of f, which are exact
     only to a few ulps of f*: it cannot tell apart points with f - f* below about
-    8 eps |f*|, where the gradient can still be sqrt(2 lambda_max 8 eps |f*|) (2e-8 on the
-    logistic problem, f* = 0.37: CG stopped at 1.2e-8 on one CPU, 7e-9 on another). Near
-    x* the distance is at most ||g|| / lambda_min, so the two ends lie within the sum of
-    their gradients over lambda_min (x1.5 for the Hessian's change, 1e-12 for the
-    gradients' own rounding).
+    8 eps |f*|, where the gradient can still be sqrt(2 lambda_max 8 eps |f*|) (6e-8 on the
+    logistic problem, f* = 0.37: CG stopped at 1.2e-8 with numpy's AVX-512 loops, 7e-9
+    without). SciPy stops on its largest gradient entry (gtol), whose norm can be
+    sqrt(n) times that. Both ends stationary is not yet the same minimizer: near a
+    minimizer x* the distance is at most ||g|| / lambda_min, so two ends at the same one
+    lie within the sum of their gradients over lambda_min (x1.5 for the Hessian's change,
+    1e-12 for the gradients' own rounding), and ends at two stationary points do not.
     """
     rosenbrock = Rosenbrock()
     logistic = LogisticRegression.synthetic(300, 8, np.random.default_rng(1), kappa=30.0, l2=1e-3)
@@ -128,7 +130,7 @@ def test_line_search_methods_reach_scipys_minimizer(opt, method):
         floor = math.sqrt(2 * curvatures[-1] * 8 * eps * abs(ref.fun)) + 1e-12
         g_ours, g_ref = np.linalg.norm(p.grad(h.theta)), np.linalg.norm(p.grad(ref.x))
         assert g_ours < floor, (p, g_ours, floor)
-        assert g_ref < max(floor, 1e-10), (p, g_ref, floor)  # SciPy's end is a minimizer too
+        assert g_ref < max(floor, math.sqrt(len(ref.x)) * 1e-10), (p, g_ref, floor)
         distance = np.linalg.norm(h.theta - ref.x)
         assert distance <= 1.5 * (g_ours + g_ref) / curvatures[0] + 1e-12, (p, distance)
 
