@@ -10,6 +10,13 @@ the nudge's effect on the result is the run's own amplification of rounding.
   Measured on an AVX2 machine against the file written on an AVX-512 one: the largest
   ratio of the real difference to the nudge's effect was 3.5 (Adam on the quadratic,
   full length), hence a factor of 100.
+* A gap f - f* is the difference of two numbers of f*'s size, each exact only to a
+  few ulps of it, which depend on the order numpy and BLAS sum in, not on the run: two
+  machines' gaps differ by that much even where the nudge moves nothing (Adam on the
+  quadratic, f* = -2540.9: stored 1.4338002e-7, rerun 1.4337957e-7 with numpy's AVX2
+  loops, one ulp of f* apart, nudge effect 0). Differences within
+  :func:`gap_resolution` (:data:`RESOLUTION_ULPS` ulps of f*; up to 4 were measured) do
+  not count.
 * A run that the nudge moves by more than :data:`CHAOTIC` (relative) is chaotic: the
   network trained at large learning rates, or Adadelta near Rosenbrock's minimum.
   Another machine gives another sample of it, so only its spread over seeds is
@@ -29,6 +36,7 @@ NUDGE = 1e-12
 SAFETY = 100.0
 FLOOR = 1e-9
 CHAOTIC = 1e-3
+RESOLUTION_ULPS = 16
 WIDEN = 2.0  # the band is widened by its own width (in log) to this power on each side
 
 
@@ -43,12 +51,19 @@ def nudged(make_problem, size: float = NUDGE):
     return make
 
 
+def gap_resolution(f_star) -> float:
+    """The smallest difference of two machines' gaps f - f* that says anything about the
+    run: :data:`RESOLUTION_ULPS` ulps of f* (0 when the measure is the loss itself)."""
+    return 0.0 if f_star is None else RESOLUTION_ULPS * float(np.spacing(abs(f_star)))
+
+
 def _array(values) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in np.atleast_1d(values)], float)
 
 
-def relative_difference(a, b) -> float:
-    """Largest relative difference of two curves (None = diverged; both None agree).
+def relative_difference(a, b, resolution: float = 0.0) -> float:
+    """Largest relative difference of two curves (None = diverged; both None agree),
+    after taking ``resolution`` off each absolute difference (:func:`gap_resolution`).
 
     inf when one diverged and the other did not.
     """
@@ -58,7 +73,8 @@ def relative_difference(a, b) -> float:
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     scale = np.maximum(np.abs(a), np.abs(b))
     with np.errstate(invalid="ignore", divide="ignore"):
-        relative = np.where(scale > 0, np.abs(a - b) / scale, 0.0)
+        beyond = np.maximum(np.abs(a - b) - resolution, 0.0)
+        relative = np.where(scale > 0, beyond / scale, 0.0)
     return float(relative.max(initial=0.0))
 
 
@@ -74,10 +90,11 @@ def widened_band(curves) -> tuple[np.ndarray, np.ndarray]:
     return low / width, high * width
 
 
-def verdict(stored, rerun, nudged_rerun, seeds_curves) -> dict:
-    """Does ``rerun`` reproduce ``stored``? See the module docstring for the rule."""
+def verdict(stored, rerun, nudged_rerun, seeds_curves, resolution: float = 0.0) -> dict:
+    """Does ``rerun`` reproduce ``stored``? See the module docstring for the rule;
+    ``resolution``: :func:`gap_resolution` of the problem's f*, for gaps."""
     effect = relative_difference(rerun, nudged_rerun)
-    difference = relative_difference(stored, rerun)
+    difference = relative_difference(stored, rerun, resolution)
     if effect <= CHAOTIC:
         tolerance = max(FLOOR, SAFETY * effect)
         return {

@@ -97,6 +97,7 @@ def test_tuning_scores_reproduce(task, optimizers):
     """Full-length runs at the chosen lr and its two neighbours, first tuning seed, to the
     tolerance each run's own amplification of rounding allows (optimlib_book.reproduce)."""
     spec, seed = study.TASKS[task], study.CONFIG["tune_seeds"][0]
+    resolution = reproduce.gap_resolution(spec["make"](seed)[0].f_star)
     for name in optimizers:
         tuned = DATA["tasks"][task]["optimizers"][name]["tune"]
         for i in range(max(tuned["best"] - 1, 0), min(tuned["best"] + 2, len(tuned["lrs"]))):
@@ -104,7 +105,7 @@ def test_tuning_scores_reproduce(task, optimizers):
             again = _rerun(name, lr, spec["make"], seed, steps)
             nudged = _rerun(name, lr, reproduce.nudged(spec["make"]), seed, steps)
             seeds = [[score] for score in tuned["scores"][i]]
-            found = reproduce.verdict(tuned["scores"][i][0], again, nudged, seeds)
+            found = reproduce.verdict(tuned["scores"][i][0], again, nudged, seeds, resolution)
             assert found["ok"], (name, i, found)
 
 
@@ -130,8 +131,9 @@ def test_evaluation_runs_reproduce_over_the_first_fifth(task):
         again, nudged = evaluate(spec["make"]), evaluate(reproduce.nudged(spec["make"]))
         seeds = [run["curve"][: len(points)] for run in stored_eval["runs"]]
         found = reproduce.verdict(
-            stored["curve"][: len(points)], again["curve"], nudged["curve"], seeds
-        )
+            stored["curve"][: len(points)], again["curve"], nudged["curve"], seeds,
+            reproduce.gap_resolution(spec["make"](seed)[0].f_star),
+        )  # fmt: skip
         assert found["ok"], (name, found)
         kinds[name] = found["kind"]
         if found["kind"] == "reproducible":

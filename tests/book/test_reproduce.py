@@ -36,6 +36,21 @@ def test_the_tolerance_is_never_below_the_floor():
     assert found["tolerance"] == reproduce.FLOOR and found["ok"]
 
 
+def test_a_gap_agrees_to_a_few_ulps_of_f_star_where_the_nudge_moves_nothing():
+    """Adam on chapter 9's quadratic (f* = -2540.9): the stored final gap and an AVX2
+    rerun's are one ulp of f* apart, 3e-6 relative, and the nudge changed nothing."""
+    f_star, stored = -2540.8685108538057, [1.433800207450986e-07]
+    rerun = [stored[0] - float(np.spacing(abs(f_star)))]
+    assert not reproduce.verdict(stored, rerun, rerun, [stored])["ok"]  # FLOOR 1e-9 alone
+    resolution = reproduce.gap_resolution(f_star)
+    assert resolution == reproduce.RESOLUTION_ULPS * np.spacing(2540.8685108538057)
+    assert reproduce.verdict(stored, rerun, rerun, [stored], resolution)["ok"]
+    # a run that really moved, by more than the resolution, still fails
+    moved = [stored[0] * (1 + 1e-3)]
+    assert not reproduce.verdict(stored, moved, moved, [stored], resolution)["ok"]
+    assert reproduce.gap_resolution(None) == 0.0  # the measure is the loss itself
+
+
 def test_a_chaotic_run_is_judged_by_the_stored_seeds_spread():
     seeds = [[1.0, 0.1], [1.0, 0.2], [1.0, 0.4]]  # band 0.1..0.4 at the end: widened 1/160..6.4
     stored = seeds[0]
