@@ -234,6 +234,8 @@ def test_the_browser_check_catches_each_defect(tmp_path):
     files = {r.name: r.problems for r in from_file}
 
     assert reports["good.html"] == [] and files["good.html"] == []
+    # its files were written a moment ago: a revisit is served from the cache all the same
+    assert next(r for r in over_http if r.name == "good.html").warm_kilobytes < 1
     assert "found no page" in files["search.html"][0]
     bad = "\n".join(reports["bad.html"])
     for expected in (
@@ -258,6 +260,33 @@ def test_the_browser_check_catches_each_defect(tmp_path):
     ):
         assert expected in bad, (expected, bad)
     assert "image did not load" in "\n".join(files["bad.html"])
+
+
+def test_the_server_lets_a_browser_reuse_what_it_fetched(tmp_path):
+    """As GitHub Pages does: max-age=600 on every response, and 304 (no body) for a file
+    unchanged since the browser's copy, compressed text and images alike."""
+    import urllib.error
+    import urllib.request
+
+    (tmp_path / "page.js").write_text("let x = 1;\n" * 200)
+    (tmp_path / "figure.png").write_bytes((ROOT / "docs" / "screenshot-chapter-1.png").read_bytes())
+    server, origin = browser_check.serve(tmp_path)
+    try:
+        for name, encoding in (("page.js", "gzip"), ("figure.png", None)):
+            request = urllib.request.Request(
+                f"{origin}/{name}", headers={"Accept-Encoding": "gzip"}
+            )
+            with urllib.request.urlopen(request) as response:
+                assert response.headers["Cache-Control"] == browser_check.CACHE_CONTROL
+                assert response.headers["Content-Encoding"] == encoding
+                assert response.read()
+                modified = response.headers["Last-Modified"]
+            request.add_header("If-Modified-Since", modified)
+            with pytest.raises(urllib.error.HTTPError) as again:  # urllib raises on 304
+                urllib.request.urlopen(request)
+            assert again.value.code == 304 and again.value.read() == b""
+    finally:
+        server.shutdown()
 
 
 def test_requests_of_the_previous_document_are_not_this_pages():
