@@ -83,6 +83,11 @@ def test_pair_refuses_to_evaluate_when_every_lr_diverged():
         study.pair("quadratic", "SGD", config)
 
 
+def _gap_resolution(spec, seed) -> float:
+    """How finely the task's gaps f - f* can agree across machines (reproduce)."""
+    return reproduce.gap_resolution(spec["make"](seed)[0].f_star)
+
+
 def _rerun(name, lr, make, seed, steps, batch_size=None):
     return compare._plain(
         compare.score(compare.run(study.OPTIMIZERS[name], lr, make, seed, steps, batch_size), steps)
@@ -97,7 +102,7 @@ def test_tuning_scores_reproduce(task, optimizers):
     """Full-length runs at the chosen lr and its two neighbours, first tuning seed, to the
     tolerance each run's own amplification of rounding allows (optimlib_book.reproduce)."""
     spec, seed = study.TASKS[task], study.CONFIG["tune_seeds"][0]
-    resolution = reproduce.gap_resolution(spec["make"](seed)[0].f_star)
+    resolution = _gap_resolution(spec, seed)
     for name in optimizers:
         tuned = DATA["tasks"][task]["optimizers"][name]["tune"]
         for i in range(max(tuned["best"] - 1, 0), min(tuned["best"] + 2, len(tuned["lrs"]))):
@@ -115,7 +120,7 @@ def test_evaluation_runs_reproduce_over_the_first_fifth(task):
     runs to their measured tolerance, chaotic ones inside the stored seeds' spread."""
     spec, seed = study.TASKS[task], study.CONFIG["eval_seeds"][0]
     steps = spec["steps"] // 5
-    kinds = {}
+    resolution, kinds = _gap_resolution(spec, seed), {}
     for name in study.OPTIMIZERS:
         stored_eval = DATA["tasks"][task]["optimizers"][name]["eval"]
         stored = stored_eval["runs"][0]
@@ -131,9 +136,8 @@ def test_evaluation_runs_reproduce_over_the_first_fifth(task):
         again, nudged = evaluate(spec["make"]), evaluate(reproduce.nudged(spec["make"]))
         seeds = [run["curve"][: len(points)] for run in stored_eval["runs"]]
         found = reproduce.verdict(
-            stored["curve"][: len(points)], again["curve"], nudged["curve"], seeds,
-            reproduce.gap_resolution(spec["make"](seed)[0].f_star),
-        )  # fmt: skip
+            stored["curve"][: len(points)], again["curve"], nudged["curve"], seeds, resolution
+        )
         assert found["ok"], (name, found)
         kinds[name] = found["kind"]
         if found["kind"] == "reproducible":
