@@ -11,31 +11,31 @@ from pathlib import Path
 import pytest
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "other_cpu.py"
+# the tiers numpy dispatches to, read in a fresh process by the tool's own function
 ACTIVE_TIERS = (
-    "from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__; "
-    "import json; print(json.dumps([t for t in __cpu_dispatch__ if __cpu_features__.get(t)]))"
+    f"import sys; sys.path.insert(0, {str(TOOL.parent)!r}); import json, other_cpu; "
+    "print(json.dumps(other_cpu.found_tiers()))"
 )
 
 
-def python(code_or_path: str, *args: str, disable: str | None = None) -> str:
+def python(*args: str, disable: str | None = None) -> str:
+    """The output of a fresh Python given ``args``, with numpy's tiers ``disable``d."""
     env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
     if disable:
         env["NPY_DISABLE_CPU_FEATURES"] = disable
-    command = [sys.executable, code_or_path, *args]
-    if not code_or_path.endswith(".py"):
-        command = [sys.executable, "-c", code_or_path, *args]
+    command = [sys.executable, *args]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")
 def tiers() -> list[str]:
-    return json.loads(python(ACTIVE_TIERS))
+    return json.loads(python("-c", ACTIVE_TIERS))
 
 
 def test_default_turns_every_tier_off(tiers):
     disable = python(str(TOOL)).strip()
     assert disable == ",".join(tiers)
-    assert json.loads(python(ACTIVE_TIERS, disable=disable)) == []
+    assert json.loads(python("-c", ACTIVE_TIERS, disable=disable)) == []
 
 
 def test_lowest_tier_keeps_only_the_lowest(tiers):
@@ -43,4 +43,4 @@ def test_lowest_tier_keeps_only_the_lowest(tiers):
     assert disable == ",".join(tiers[1:])
     if len(tiers) < 2:
         pytest.skip(f"numpy found {tiers or 'no tier'} here: nothing to hold back")
-    assert json.loads(python(ACTIVE_TIERS, disable=disable)) == tiers[:1]
+    assert json.loads(python("-c", ACTIVE_TIERS, disable=disable)) == tiers[:1]
