@@ -488,7 +488,9 @@ def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
             if not (accepts and path.suffix in GZIP_TYPES and path.is_file()):
                 return super().do_GET()
             modified = self.date_time_string(int(path.stat().st_mtime))
-            if self.headers.get("If-Modified-Since") == modified:  # as send_head does
+            # browsers send back the Last-Modified they were given (send_head answers the
+            # uncompressed files so, parsing the date)
+            if self.headers.get("If-Modified-Since") == modified:
                 self.send_response(304)
                 self.end_headers()
                 return None
